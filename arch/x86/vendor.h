@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vendor split. Generic code (vmm/) drives a vCPU only through this table;
+ * arch/x86/svm*.c and arch/x86/vmx*.c each provide one instance, chosen at run
+ * time from CPUID (vendor_select()). No #ifdef on the vendor anywhere else.
+ */
+#pragma once
+
+#include <keel/types.h>
+
+struct vcpu;
+struct pcpu;
+struct spte_format;
+
+struct vendor_ops {
+	const char *name;     /* "svm" or "vmx" */
+	const char *tdp_name; /* "npt" or "ept" */
+	const struct spte_format *tdp_format;
+
+	/* CPUID says this CPU is of our vendor (AMD / Intel). */
+	bool (*detect)(void);
+	/* Every capability Keel needs is present and enabled (SVM+NPT; VMX+EPT).
+	 * On failure write a one-line reason to why[] and return a negative error. */
+	int (*check)(char *why, size_t len);
+	/* Per physical CPU: EFER.SVME + HSAVE, or FEATURE_CONTROL + VMXON. */
+	int (*cpu_enable)(struct pcpu *cpu);
+	void (*cpu_disable)(struct pcpu *cpu);
+
+	/* Build the VMCB / VMCS from v->regs and v->vm configuration. */
+	int (*vcpu_init)(struct vcpu *v);
+	void (*vcpu_free)(struct vcpu *v);
+	/* Enter the guest with v->regs, TDP root 'root'; flush the guest TLB
+	 * first when 'flush'. Returns when the guest exits, with v->regs saved
+	 * and v->exit decoded. Returns 0, or a negative error when the entry
+	 * itself failed (v->exit.kind == EXIT_ENTRY_FAILED, reason logged). */
+	int (*vcpu_run)(struct vcpu *v, hpa_t root, bool flush);
+	/* Inject an exception into the guest at the next entry. */
+	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+	/* Log the full hardware state (VMCB / VMCS) for a failure report. */
+	void (*dump)(struct vcpu *v);
+};
+
+extern const struct vendor_ops svm_ops;
+extern const struct vendor_ops vmx_ops;
+
+/* The ops for this CPU, or NULL with a reason in why[]. */
+const struct vendor_ops *vendor_select(char *why, size_t len);
