@@ -54,6 +54,14 @@ struct vcpu_stats {
 	u64 exits, tdp_faults, cpuid, msr, io, hlt, hypercalls;
 };
 
+/*
+ * Initial state contract (both vendors): Keel starts every test guest directly
+ * in 64-bit mode. v->regs gives rip, rsp, rflags, cr0, cr3, cr4, efer and the
+ * GPRs; segments are a fixed flat model the backend builds itself:
+ * CS = 0x08 (64-bit code, DPL 0), DS/ES/SS/FS/GS = 0x10 (flat data),
+ * TR = 0x18 (busy 64-bit TSS, base 0, limit 0x67), LDTR unusable,
+ * GDTR/IDTR base 0 limit 0xffff (the guest loads its own tables first thing).
+ */
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
