@@ -66,6 +66,9 @@ const char *mmu_fault_result_name(enum mmu_fault_result r);
 /* Lifetime. */
 struct mmu *mmu_create(const struct spte_format *fmt);
 void mmu_destroy(struct mmu *mmu);
+/* Largest leaf to use: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB (the default). For
+ * CPUs without 1 GiB EPT pages. Zaps existing mappings. 0 or -EINVAL. */
+int mmu_set_max_page_level(struct mmu *mmu, int level);
 
 /* Memslots. Return 0 or a negative error (-EINVAL, -EEXIST, -ENOENT,
  * -ENOMEM, -EBUSY). All of them may run while vCPUs fault. */
@@ -111,5 +114,6 @@ struct mmu_stats {
 	u64 maps_4k, maps_2m, maps_1g; /* leaves present now */
 	u64 root_invalidations;
 	u64 tlb_flush_requests;
+	u64 yields;           /* exclusive lock given up inside long walks */
 };
 void mmu_get_stats(struct mmu *mmu, struct mmu_stats *out);

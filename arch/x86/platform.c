@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+#include "arch/x86/cpu.h"
+#include "arch/x86/platform.h"
+#include "arch/x86/serial.h"
+
+void platform_signal_exit(enum keel_status status)
+{
+	/* Only under a hypervisor: on hardware, port 0xf4 may belong to a
+	 * device, and Keel does not poke ports it does not own. */
+	serial_drain();
+	if (cpu_is_virtual())
+		outl(QEMU_DEBUG_EXIT_PORT, status);
+}
+
+void platform_stop(enum keel_status status)
+{
+	platform_signal_exit(status);
+	for (;;) {
+		cli();
+		hlt();
+	}
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/*
+ * AMD SVM backend: capability checks, per-CPU enable, VMCB setup, guest
+ * entry and exit decode (svm_exit.c). Generic exit handling is in vmm/.
+ */
+#include <keel/errno.h>
+#include <keel/host.h>
+#include <keel/string.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/pcpu.h"
+#include "arch/x86/svm.h"
+#include "arch/x86/vendor.h"
+#include "mmu/mmu.h"
+#include "vmm/vcpu.h"
+
+#define SVM_GUEST_ASID 1
+#define SVM_GUEST_PAT 0x0007040600070406ull /* the power-on PAT */
+#define SVM_DR6_INIT 0xffff0ff0ull
+#define SVM_DR7_INIT 0x400ull
+
+_Static_assert(offsetof(struct vcpu_regs, rcx) == 8, "svm_run.asm R_RCX");
+_Static_assert(offsetof(struct vcpu_regs, rbp) == 40, "svm_run.asm R_RBP");
+_Static_assert(offsetof(struct vcpu_regs, rsi) == 48, "svm_run.asm R_RSI");
+_Static_assert(offsetof(struct vcpu_regs, r8) == 64, "svm_run.asm R_R8");
+_Static_assert(offsetof(struct vcpu_regs, r15) == 120, "svm_run.asm R_R15");
+
+struct svm_cpu {
+	void *hsave;     /* VM_HSAVE_PA: the processor's own host save area */
+	void *host_save; /* VMSAVE/VMLOAD area for the host's hidden state */
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	void *iopm, *msrpm;
+};
+
+static u32 svm_features; /* CPUID 8000_000A:EDX */
+
+static u64 pa(const void *p)
+{
+	return (u64)(uintptr_t)p; /* identity map */
+}
+
+static bool svm_detect(void)
+{
+	char v[13];
+
+	cpu_vendor_string(v);
+	if (!strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine"))
+		return true;
+	return cpuid_has_leaf(0x80000001) && (cpuid(0x80000001).ecx & CPUID_80000001_ECX_SVM);
+}
+
+static int svm_check(char *why, size_t len)
+{
+	if (!cpuid_has_leaf(0x80000001) || !(cpuid(0x80000001).ecx & CPUID_80000001_ECX_SVM)) {
+		snprintf(why, len, "AMD SVM is not available (CPUID 8000_0001h:ECX[2] = 0); "
+			 "in QEMU use -cpu qemu64,+svm,+npt");
+		return -ENODEV;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		snprintf(why, len, "AMD SVM is disabled by the firmware (VM_CR.SVMDIS = 1); "
+			 "enable SVM in the firmware setup");
+		return -ENODEV;
+	}
+	if (!cpuid_has_leaf(0x8000000a) ||
+	    !((svm_features = cpuid(0x8000000a).edx) & SVM_FEAT_NPT)) {
+		snprintf(why, len, "AMD SVM without nested paging (CPUID 8000_000Ah:EDX[0] = 0); "
+			 "Keel needs NPT (in QEMU add +npt)");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int svm_cpu_enable(struct pcpu *cpu)
+{
+	struct svm_cpu *sc = cpu->vendor;
+
+	if (cpu->enabled)
+		return 0;
+	if (!sc) {
+		sc = host_alloc(sizeof(*sc));
+		if (!sc)
+			return -ENOMEM;
+		cpu->vendor = sc;
+	}
+	if (!sc->hsave)
+		sc->hsave = host_alloc_pages(1);
+	if (!sc->host_save)
+		sc->host_save = host_alloc_pages(1);
+	if (!sc->hsave || !sc->host_save)
+		return -ENOMEM;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, pa(sc->hsave));
+	cpu->enabled = true;
+	host_log("svm: cpu %u enabled (NPT%s%s)\n", cpu->id,
+		 svm_features & SVM_FEAT_NRIPS ? ", NRIP save" : ", no NRIP save",
+		 svm_features & SVM_FEAT_FLUSH_BY_ASID ? ", flush by ASID" : "");
+	return 0;
+}
+
+static void svm_cpu_disable(struct pcpu *cpu)
+{
+	if (!cpu->enabled)
+		return;
+	wrmsr(MSR_VM_HSAVE_PA, 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
+	cpu->enabled = false;
+}
+
+static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit)
+{
+	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = 0 };
+}
+
+/* The flat 64-bit model of the initial-state contract in vmm/vcpu.h. */
+static void init_segments(struct vmcb_save *s)
+{
+	set_seg(&s->cs, 0x08, SVM_ATTR_CODE64, 0xffffffff);
+	set_seg(&s->ds, 0x10, SVM_ATTR_DATA, 0xffffffff);
+	s->es = s->ss = s->fs = s->gs = s->ds;
+	set_seg(&s->tr, 0x18, SVM_ATTR_TSS_BUSY, 0x67);
+	set_seg(&s->ldtr, 0, 0, 0);
+	set_seg(&s->gdtr, 0, 0, 0xffff);
+	set_seg(&s->idtr, 0, 0, 0xffff);
+	s->cpl = 0;
+}
+
+static void init_control(struct vmcb_control *c, const struct svm_vcpu *sv)
+{
+	c->intercept3 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
+			SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
+			SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
+			SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH | SVM_INTERCEPT_SHUTDOWN;
+	c->intercept4 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+	c->iopm_base_pa = pa(sv->iopm);
+	c->msrpm_base_pa = pa(sv->msrpm);
+	c->asid = SVM_GUEST_ASID;
+	/* Physical interrupts stay under the host's RFLAGS.IF, not the guest's. */
+	c->vintr = SVM_V_INTR_MASKING;
+	c->np_enable = SVM_NP_ENABLE;
+}
+
+static void svm_vcpu_free(struct vcpu *v)
+{
+	struct svm_vcpu *sv = v->hw;
+
+	if (!sv)
+		return;
+	host_free_pages(sv->vmcb, 1);
+	host_free_pages(sv->iopm, SVM_IOPM_BYTES / PAGE_SIZE);
+	host_free_pages(sv->msrpm, SVM_MSRPM_BYTES / PAGE_SIZE);
+	host_free(sv);
+	v->hw = NULL;
+}
+
+static int svm_vcpu_init(struct vcpu *v)
+{
+	struct svm_vcpu *sv = host_alloc(sizeof(*sv));
+
+	if (!sv)
+		return -ENOMEM;
+	v->hw = sv;
+	sv->vmcb = host_alloc_pages(1);
+	sv->iopm = host_alloc_pages(SVM_IOPM_BYTES / PAGE_SIZE);
+	sv->msrpm = host_alloc_pages(SVM_MSRPM_BYTES / PAGE_SIZE);
+	if (!sv->vmcb || !sv->iopm || !sv->msrpm) {
+		svm_vcpu_free(v);
+		return -ENOMEM;
+	}
+	/* Every port and every MSR exits: Keel emulates what the guest sees. */
+	memset(sv->iopm, 0xff, SVM_IOPM_BYTES);
+	memset(sv->msrpm, 0xff, SVM_MSRPM_BYTES);
+	init_control(&sv->vmcb->ctl, sv);
+	init_segments(&sv->vmcb->save);
+	sv->vmcb->save.g_pat = SVM_GUEST_PAT;
+	sv->vmcb->save.dr6 = SVM_DR6_INIT;
+	sv->vmcb->save.dr7 = SVM_DR7_INIT;
+	return 0;
+}
+
+static void regs_to_vmcb(struct vmcb_save *s, const struct vcpu_regs *r)
+{
+	s->rax = r->rax;
+	s->rsp = r->rsp;
+	s->rip = r->rip;
+	s->rflags = r->rflags;
+	s->cr0 = r->cr0;
+	s->cr2 = r->cr2;
+	s->cr3 = r->cr3;
+	s->cr4 = r->cr4;
+	/* VMRUN requires EFER.SVME in the guest's EFER; the guest's view
+	 * (v->regs.efer, RDMSR) never shows it. */
+	s->efer = r->efer | EFER_SVME;
+}
+
+static void vmcb_to_regs(struct vcpu_regs *r, const struct vmcb_save *s)
+{
+	r->rax = s->rax;
+	r->rsp = s->rsp;
+	r->rip = s->rip;
+	r->rflags = s->rflags;
+	r->cr0 = s->cr0;
+	r->cr2 = s->cr2;
+	r->cr3 = s->cr3;
+	r->cr4 = s->cr4;
+	r->efer = s->efer & ~EFER_SVME;
+}
+
+static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
+{
+	struct svm_vcpu *sv = v->hw;
+	struct svm_cpu *sc = pcpu_this()->vendor;
+	struct vmcb *vmcb = sv->vmcb;
+
+	regs_to_vmcb(&vmcb->save, &v->regs);
+	vmcb->ctl.ncr3 = root.v;
+	vmcb->ctl.tlb_control = flush ? SVM_TLB_FLUSH_ALL : 0;
+	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
+	vmcb_to_regs(&v->regs, &vmcb->save);
+	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
+	/* An event the exit interrupted (e.g. an NPF while delivering an
+	 * exception through the guest IDT) is delivered again on next entry. */
+	vmcb->ctl.event_inj = (vmcb->ctl.exit_int_info & SVM_EVENTINJ_VALID) ?
+				      vmcb->ctl.exit_int_info : 0;
+	if (v->exit.kind == EXIT_ENTRY_FAILED) {
+		host_log("svm: VMRUN refused the guest state (VMEXIT_INVALID)\n");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	struct svm_vcpu *sv = v->hw;
+	u64 ev = vector | SVM_EVENTINJ_TYPE_EXCEPTION | SVM_EVENTINJ_VALID;
+
+	if (has_error)
+		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
+	sv->vmcb->ctl.event_inj = ev;
+}
+
+static unsigned long long ull(u64 v)
+{
+	return (unsigned long long)v;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->hw)->vmcb;
+	const struct vmcb_control *c = &vmcb->ctl;
+	const struct vmcb_save *s = &vmcb->save;
+
+	host_log("svm: vmcb exit_code=0x%llx info1=0x%llx info2=0x%llx int_info=0x%llx "
+		 "event_inj=0x%llx\n", ull(c->exit_code), ull(c->exit_info1), ull(c->exit_info2),
+		 ull(c->exit_int_info), ull(c->event_inj));
+	host_log("svm: vmcb rip=0x%llx rsp=0x%llx rflags=0x%llx cpl=%u cs=%04x/%04x ss=%04x\n",
+		 ull(s->rip), ull(s->rsp), ull(s->rflags), s->cpl, s->cs.selector, s->cs.attrib,
+		 s->ss.selector);
+	host_log("svm: vmcb cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx ncr3=0x%llx "
+		 "asid=%u\n", ull(s->cr0), ull(s->cr2), ull(s->cr3), ull(s->cr4), ull(s->efer),
+		 ull(c->ncr3), c->asid);
+}
+
+const struct vendor_ops svm_ops = {
+	.name = "svm",
+	.tdp_name = "npt",
+	.tdp_format = &spte_format_npt,
+	.detect = svm_detect,
+	.check = svm_check,
+	.cpu_enable = svm_cpu_enable,
+	.cpu_disable = svm_cpu_disable,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_run = svm_vcpu_run,
+	.inject_exception = svm_inject_exception,
+	.dump = svm_dump,
+};

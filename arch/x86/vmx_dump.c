@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The failure report: every VMCS field that explains an exit or a refused
+ * entry, by name, so a log alone is enough to see what the guest did.
+ */
+#include <keel/host.h>
+
+#include "arch/x86/vmx.h"
+
+struct vmcs_name {
+	u32 field;
+	const char *name;
+};
+
+static const struct vmcs_name dump_fields[] = {
+	{ VMCS_EXIT_REASON, "exit reason" },
+	{ VMCS_EXIT_QUAL, "exit qualification" },
+	{ VMCS_GUEST_PHYS_ADDR, "guest-physical address" },
+	{ VMCS_GUEST_LINEAR_ADDR, "guest-linear address" },
+	{ VMCS_EXIT_INTR_INFO, "exit interruption info" },
+	{ VMCS_EXIT_INTR_ERROR, "exit interruption error" },
+	{ VMCS_IDT_VEC_INFO, "IDT-vectoring info" },
+	{ VMCS_IDT_VEC_ERROR, "IDT-vectoring error" },
+	{ VMCS_EXIT_INSN_LEN, "exit instruction length" },
+	{ VMCS_INSN_ERROR, "VM-instruction error" },
+	{ VMCS_GUEST_RIP, "guest RIP" },
+	{ VMCS_GUEST_RSP, "guest RSP" },
+	{ VMCS_GUEST_RFLAGS, "guest RFLAGS" },
+	{ VMCS_GUEST_CR0, "guest CR0" },
+	{ VMCS_CR0_SHADOW, "CR0 read shadow" },
+	{ VMCS_GUEST_CR3, "guest CR3" },
+	{ VMCS_GUEST_CR4, "guest CR4" },
+	{ VMCS_CR4_SHADOW, "CR4 read shadow" },
+	{ VMCS_GUEST_EFER, "guest EFER" },
+	{ VMCS_GUEST_CS_SEL, "guest CS" },
+	{ VMCS_GUEST_CS_AR, "guest CS access rights" },
+	{ VMCS_GUEST_SS_SEL, "guest SS" },
+	{ VMCS_GUEST_SS_AR, "guest SS access rights" },
+	{ VMCS_GUEST_TR_SEL, "guest TR" },
+	{ VMCS_GUEST_TR_AR, "guest TR access rights" },
+	{ VMCS_GUEST_GDTR_BASE, "guest GDTR base" },
+	{ VMCS_GUEST_IDTR_BASE, "guest IDTR base" },
+	{ VMCS_GUEST_INTERRUPTIBILITY, "guest interruptibility" },
+	{ VMCS_GUEST_ACTIVITY, "guest activity state" },
+	{ VMCS_PIN_CTLS, "pin-based controls" },
+	{ VMCS_PROC_CTLS, "processor-based controls" },
+	{ VMCS_PROC_CTLS2, "secondary controls" },
+	{ VMCS_EXIT_CTLS, "VM-exit controls" },
+	{ VMCS_ENTRY_CTLS, "VM-entry controls" },
+	{ VMCS_ENTRY_INTR_INFO, "entry interruption info" },
+	{ VMCS_EPT_POINTER, "EPT pointer" },
+	{ VMCS_VPID, "VPID" },
+	{ VMCS_HOST_CR0, "host CR0" },
+	{ VMCS_HOST_CR3, "host CR3" },
+	{ VMCS_HOST_CR4, "host CR4" },
+	{ VMCS_HOST_CS_SEL, "host CS" },
+	{ VMCS_HOST_TR_SEL, "host TR" },
+	{ VMCS_HOST_TR_BASE, "host TR base" },
+	{ VMCS_HOST_GDTR_BASE, "host GDTR base" },
+	{ VMCS_HOST_RIP, "host RIP" },
+};
+
+void vmx_dump(struct vcpu *v)
+{
+	struct vmx_vcpu *hw = v->hw;
+	u32 reason;
+
+	if (!hw || hw->cpu < 0 || vmx_this_cpu()->current != hw->vmcs) {
+		host_log("vmx: vcpu %u: VMCS not current on this CPU, nothing to dump\n", v->id);
+		return;
+	}
+	reason = (u32)vmx_vmread(VMCS_EXIT_REASON);
+	host_log("vmx: vcpu %u VMCS dump: last exit %u (%s)%s\n", v->id,
+		 (u32)(reason & VMX_EXIT_REASON_BASIC), vmx_exit_reason_name(reason),
+		 reason & VMX_EXIT_REASON_ENTRY_FAIL ? ", VM entry failed" : "");
+	for (unsigned i = 0; i < ARRAY_SIZE(dump_fields); i++)
+		host_log("vmx:   %-26s 0x%llx\n", dump_fields[i].name,
+			 (unsigned long long)vmx_vmread(dump_fields[i].field));
+	host_log("vmx:   guest GPRs rax 0x%llx rbx 0x%llx rcx 0x%llx rdx 0x%llx\n",
+		 (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
+		 (unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
+	host_log("vmx:   rsi 0x%llx rdi 0x%llx rbp 0x%llx cr2 0x%llx\n",
+		 (unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi,
+		 (unsigned long long)v->regs.rbp, (unsigned long long)v->regs.cr2);
+}

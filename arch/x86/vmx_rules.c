@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The parts of the VMX backend that are pure functions of numbers: exit
+ * qualification decoding, the TLB flush plan, EPTP and event encodings, and
+ * the names of VMX errors and exit reasons. They build both into keel.efi and
+ * into the hosted test (vmx_rules_test.c), which is how they are checked
+ * without an Intel CPU.
+ */
+#include "mmu/mmu.h"
+
+#include "arch/x86/vmx.h"
+
+/* Control words (SDM A.3): the low 32 bits of a capability MSR are the
+ * allowed-0 settings (bits that must be 1), the high 32 bits the allowed-1
+ * settings (bits that may be 1). Forced bits go on, forbidden ones off. */
+u32 vmx_adjust_ctls(u64 cap, u32 want)
+{
+	u32 must_be_1 = (u32)cap;
+	u32 may_be_1 = (u32)(cap >> 32);
+
+	return (want | must_be_1) & may_be_1;
+}
+
+/* The adjusted word still has every required bit, and no bit the CPU
+ * forbids (a CPU whose allowed-0 and allowed-1 disagree would fail entry). */
+bool vmx_ctls_ok(u64 cap, u32 required, u32 got)
+{
+	u32 may_be_1 = (u32)(cap >> 32);
+
+	return (got & required) == required && (got & ~may_be_1) == 0;
+}
+
+/* EPT violation: the access that faulted, whether a translation existed
+ * (any of the entry's R/W/X bits reported), and whether it happened while
+ * the CPU walked the guest's own page tables (linear address valid, not a
+ * translated access; SDM table 28-7). */
+void vmx_decode_ept_qual(u64 qual, gpa_t gpa, struct vm_exit *e)
+{
+	u32 access = 0;
+
+	if (qual & EPT_QUAL_READ)
+		access |= MMU_ACC_READ;
+	if (qual & EPT_QUAL_WRITE)
+		access |= MMU_ACC_WRITE;
+	if (qual & EPT_QUAL_FETCH)
+		access |= MMU_ACC_EXEC;
+	e->tdp.gpa = gpa;
+	e->tdp.access = access;
+	e->tdp.present = qual & (EPT_QUAL_READABLE | EPT_QUAL_WRITABLE | EPT_QUAL_EXECUTABLE);
+	e->tdp.on_walk = (qual & EPT_QUAL_LINEAR_VALID) && !(qual & EPT_QUAL_FINAL);
+}
+
+void vmx_decode_io_qual(u64 qual, struct vm_exit *e)
+{
+	e->io.port = (u16)((qual & IO_QUAL_PORT) >> 16);
+	e->io.size = (u8)((qual & IO_QUAL_SIZE) + 1);
+	e->io.in = qual & IO_QUAL_IN;
+	e->io.string = qual & IO_QUAL_STRING;
+	e->io.rep = qual & IO_QUAL_REP;
+}
+
+enum exit_kind vmx_exit_kind(u32 reason, u32 intr_info)
+{
+	if (reason & VMX_EXIT_REASON_ENTRY_FAIL)
+		return EXIT_ENTRY_FAILED;
+	switch (reason & VMX_EXIT_REASON_BASIC) {
+	case VMX_EXIT_EXCEPTION_NMI:
+		/* An NMI is the host's, not a guest exception. */
+		if (((intr_info & INTR_INFO_TYPE) >> 8) == INTR_TYPE_NMI)
+			return EXIT_EXTINT;
+		return EXIT_EXCEPTION;
+	case VMX_EXIT_EXTINT:         return EXIT_EXTINT;
+	case VMX_EXIT_TRIPLE_FAULT:   return EXIT_SHUTDOWN;
+	case VMX_EXIT_CPUID:          return EXIT_CPUID;
+	case VMX_EXIT_HLT:            return EXIT_HLT;
+	case VMX_EXIT_VMCALL:         return EXIT_HYPERCALL;
+	case VMX_EXIT_IO:             return EXIT_IO;
+	case VMX_EXIT_RDMSR:          return EXIT_RDMSR;
+	case VMX_EXIT_WRMSR:          return EXIT_WRMSR;
+	case VMX_EXIT_EPT_VIOLATION:  return EXIT_TDP_FAULT;
+	case VMX_EXIT_EPT_MISCONFIG:  return EXIT_TDP_MISCONFIG;
+	default:                      return EXIT_OTHER;
+	}
+}
+
+/* The exits caused by executing an instruction, for which the VMCS holds
+ * that instruction's length (SDM 28.2.5). */
+bool vmx_exit_has_insn_len(u32 reason)
+{
+	switch (reason) {
+	case VMX_EXIT_CPUID:
+	case VMX_EXIT_HLT:
+	case VMX_EXIT_VMCALL:
+	case VMX_EXIT_CR_ACCESS:
+	case VMX_EXIT_IO:
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Exceptions that push an error code in protected and long mode. VM entry
+ * refuses an injection whose "deliver error code" bit disagrees. */
+#define EXC_WITH_ERROR (BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | \
+			BIT(21))
+
+u32 vmx_exception_info(u8 vector, bool has_error)
+{
+	u32 info = INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | vector;
+
+	/* The architecture decides, not the caller: a wrong bit would only turn
+	 * into a VM-entry failure later. */
+	if (vector < 32 && (EXC_WITH_ERROR & BIT(vector)))
+		info |= INTR_INFO_HAS_ERROR;
+	(void)has_error;
+	return info;
+}
+
+u64 vmx_make_eptp(hpa_t root, bool ad)
+{
+	return (root.v & PAGE_MASK) | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+	       (ad ? EPTP_AD_ENABLE : 0);
+}
+
+/*
+ * Which invalidations an entry needs (docs/vmx.md has the reasoning):
+ *  - EPT entries changed (the MMU asked): INVEPT for this EPTP, which drops
+ *    guest-physical and combined mappings of it under every VPID;
+ *  - first entry on this CPU since VMCLEAR: same, because this CPU may hold
+ *    mappings of this EPTP from an earlier stay, made under older entries;
+ *  - the guest's own paging context changed without the guest doing it
+ *    (first run with a recycled VPID, generic code edited CR0/CR3/CR4/EFER,
+ *    or Keel emulated a CR write): INVVPID for this VPID.
+ * Single-context forms when the CPU has them, else all-context.
+ */
+unsigned vmx_flush_plan(const struct vmx_caps *c, u16 vpid, bool mmu_flush, bool new_cpu,
+			bool vpid_stale)
+{
+	unsigned plan = 0;
+
+	if (mmu_flush || new_cpu)
+		plan |= (c->ept_vpid & EPT_CAP_INVEPT_SINGLE) ? VMX_FLUSH_INVEPT_SINGLE
+							       : VMX_FLUSH_INVEPT_ALL;
+	if ((vpid_stale || new_cpu) && vpid)
+		plan |= (c->ept_vpid & VPID_CAP_INVVPID_SINGLE) ? VMX_FLUSH_INVVPID_SINGLE
+								 : VMX_FLUSH_INVVPID_ALL;
+	return plan;
+}
+
+/* SDM 31.4, "VM-instruction error numbers". */
+static const char *const insn_errors[] = {
+	[1] = "VMCALL executed in VMX root operation",
+	[2] = "VMCLEAR with invalid physical address",
+	[3] = "VMCLEAR with VMXON pointer",
+	[4] = "VMLAUNCH with non-clear VMCS",
+	[5] = "VMRESUME with non-launched VMCS",
+	[6] = "VMRESUME after VMXOFF",
+	[7] = "VM entry with invalid control field(s)",
+	[8] = "VM entry with invalid host-state field(s)",
+	[9] = "VMPTRLD with invalid physical address",
+	[10] = "VMPTRLD with VMXON pointer",
+	[11] = "VMPTRLD with incorrect VMCS revision identifier",
+	[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+	[13] = "VMWRITE to read-only VMCS component",
+	[15] = "VMXON executed in VMX root operation",
+	[16] = "VM entry with invalid executive-VMCS pointer",
+	[17] = "VM entry with non-launched executive VMCS",
+	[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+	[19] = "VMCALL with non-clear VMCS",
+	[20] = "VMCALL with invalid VM-exit control fields",
+	[22] = "VMCALL with incorrect MSEG revision identifier",
+	[23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+	[24] = "VMCALL with invalid SMM-monitor features",
+	[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+	[26] = "VM entry with events blocked by MOV SS",
+	[28] = "invalid operand to INVEPT/INVVPID",
+};
+
+const char *vmx_insn_error_name(u32 err)
+{
+	if (err < ARRAY_SIZE(insn_errors) && insn_errors[err])
+		return insn_errors[err];
+	return "unknown VM-instruction error";
+}
+
+/* SDM appendix C, "VMX basic exit reasons". */
+static const char *const exit_reasons[] = {
+	[0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault",
+	[3] = "INIT signal", [4] = "start-up IPI", [5] = "I/O SMI", [6] = "other SMI",
+	[7] = "interrupt window", [8] = "NMI window", [9] = "task switch", [10] = "CPUID",
+	[11] = "GETSEC", [12] = "HLT", [13] = "INVD", [14] = "INVLPG", [15] = "RDPMC",
+	[16] = "RDTSC", [17] = "RSM", [18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH",
+	[21] = "VMPTRLD", [22] = "VMPTRST", [23] = "VMREAD", [24] = "VMRESUME",
+	[25] = "VMWRITE", [26] = "VMXOFF", [27] = "VMXON", [28] = "control-register access",
+	[29] = "MOV DR", [30] = "I/O instruction", [31] = "RDMSR", [32] = "WRMSR",
+	[33] = "VM-entry failure: invalid guest state",
+	[34] = "VM-entry failure: MSR loading", [36] = "MWAIT", [37] = "monitor trap flag",
+	[39] = "MONITOR", [40] = "PAUSE", [41] = "VM-entry failure: machine-check event",
+	[43] = "TPR below threshold", [44] = "APIC access", [45] = "virtualized EOI",
+	[46] = "GDTR/IDTR access", [47] = "LDTR/TR access", [48] = "EPT violation",
+	[49] = "EPT misconfiguration", [50] = "INVEPT", [51] = "RDTSCP",
+	[52] = "VMX-preemption timer expired", [53] = "INVVPID", [54] = "WBINVD",
+	[55] = "XSETBV", [56] = "APIC write", [57] = "RDRAND", [58] = "INVPCID",
+	[59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED", [62] = "page-modification log full",
+	[63] = "XSAVES", [64] = "XRSTORS",
+};
+
+const char *vmx_exit_reason_name(u32 reason)
+{
+	u32 basic = reason & VMX_EXIT_REASON_BASIC;
+
+	if (basic < ARRAY_SIZE(exit_reasons) && exit_reasons[basic])
+		return exit_reasons[basic];
+	return "unknown exit reason";
+}
+
+/* For an exit with bit 31 set (the entry itself failed after the checks on
+ * controls and host state passed): which check, from reason and
+ * qualification (SDM 27.8). */
+const char *vmx_entry_fail_detail(u32 reason, u64 qual)
+{
+	switch (reason & VMX_EXIT_REASON_BASIC) {
+	case VMX_EXIT_INVALID_GUEST_STATE:
+		switch (qual) {
+		case 2: return "invalid guest state: PDPTE load failed";
+		case 3: return "invalid guest state: NMI injection while blocked by STI/MOV SS";
+		case 4: return "invalid guest state: VMCS link pointer";
+		default: return "invalid guest state (a guest-state field failed the SDM 27.3.1 checks)";
+		}
+	case VMX_EXIT_MSR_LOADING:
+		return "VM-entry MSR loading failed";
+	case VMX_EXIT_MACHINE_CHECK:
+		return "machine-check event during VM entry";
+	default:
+		return "unexpected VM-entry failure reason";
+	}
+}

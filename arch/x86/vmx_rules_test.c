@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hosted tests of the VMX backend's pure parts (vmx_rules.c): the numbers
+ * an emulator cannot check for us. Bochs flushes the TLB on every entry and
+ * exit, so a wrong flush plan would pass every boot test; these tests pin
+ * the plan down case by case. The expected values are taken from the SDM
+ * tables cited next to each test, not from the code under test.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "mmu/mmu.h"
+#include "arch/x86/vmx.h"
+
+/* IA32_VMX_*_CTLS: low half must-be-1, high half may-be-1 (SDM A.3). */
+static void test_adjust_ctls(void **state)
+{
+	u64 cap = (0x16ull << 32 | 0xffull << 32) | 0x16; /* 1,2,4 forced; 0-7 allowed */
+
+	assert_int_equal(vmx_adjust_ctls(cap, 0), 0x16);
+	assert_int_equal(vmx_adjust_ctls(cap, BIT(0) | BIT(8)), 0x17); /* bit 8 not allowed */
+	assert_true(vmx_ctls_ok(cap, BIT(0), vmx_adjust_ctls(cap, BIT(0))));
+	assert_false(vmx_ctls_ok(cap, BIT(8), vmx_adjust_ctls(cap, BIT(8))));
+	/* A word with a bit the CPU forbids is refused even if not required. */
+	assert_false(vmx_ctls_ok(cap, 0, BIT(9)));
+}
+
+/* A CPU whose must-be-1 bit is not in may-be-1 is contradictory: the word
+ * must not claim to satisfy it. */
+static void test_adjust_ctls_contradiction(void **state)
+{
+	u64 cap = (0x1ull << 32) | 0x2; /* bit 1 forced but not allowed */
+
+	assert_int_equal(vmx_adjust_ctls(cap, 0) & BIT(1), 0);
+	assert_false(vmx_ctls_ok(cap, BIT(1), vmx_adjust_ctls(cap, BIT(1))));
+}
+
+/* SDM table 28-7. */
+static void test_ept_qual_read_not_present(void **state)
+{
+	struct vm_exit e = { 0 };
+
+	vmx_decode_ept_qual(EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID | EPT_QUAL_FINAL,
+			    GPA(0x12345678), &e);
+	assert_int_equal(e.tdp.gpa.v, 0x12345678);
+	assert_int_equal(e.tdp.access, MMU_ACC_READ);
+	assert_false(e.tdp.present);
+	assert_false(e.tdp.on_walk);
+}
+
+static void test_ept_qual_write_to_readonly(void **state)
+{
+	struct vm_exit e = { 0 };
+
+	vmx_decode_ept_qual(EPT_QUAL_WRITE | EPT_QUAL_READABLE | EPT_QUAL_EXECUTABLE |
+				    EPT_QUAL_LINEAR_VALID | EPT_QUAL_FINAL,
+			    GPA(0x2000), &e);
+	assert_int_equal(e.tdp.access, MMU_ACC_WRITE);
+	assert_true(e.tdp.present);
+	assert_false(e.tdp.on_walk);
+}
+
+static void test_ept_qual_fetch_and_walk(void **state)
+{
+	struct vm_exit e = { 0 };
+
+	vmx_decode_ept_qual(EPT_QUAL_FETCH, GPA(0x100000), &e);
+	assert_int_equal(e.tdp.access, MMU_ACC_EXEC);
+	assert_false(e.tdp.on_walk); /* no linear address: not a walk */
+
+	memset(&e, 0, sizeof(e));
+	/* The guest's page walk touched an unmapped page table. */
+	vmx_decode_ept_qual(EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID, GPA(0x1000), &e);
+	assert_true(e.tdp.on_walk);
+	assert_int_equal(e.tdp.access, MMU_ACC_READ);
+}
+
+/* SDM table 28-5. */
+static void test_io_qual(void **state)
+{
+	struct vm_exit e = { 0 };
+
+	/* in al, dx with dx = 0x3f8 */
+	vmx_decode_io_qual(0x3f8ull << 16 | IO_QUAL_IN | 0, &e);
+	assert_int_equal(e.io.port, 0x3f8);
+	assert_int_equal(e.io.size, 1);
+	assert_true(e.io.in);
+	assert_false(e.io.string);
+	assert_false(e.io.rep);
+
+	/* rep outsd to 0x510 */
+	memset(&e, 0, sizeof(e));
+	vmx_decode_io_qual(0x510ull << 16 | IO_QUAL_REP | IO_QUAL_STRING | 3, &e);
+	assert_int_equal(e.io.port, 0x510);
+	assert_int_equal(e.io.size, 4);
+	assert_false(e.io.in);
+	assert_true(e.io.string);
+	assert_true(e.io.rep);
+}
+
+/* SDM appendix C. */
+static void test_exit_kinds(void **state)
+{
+	assert_int_equal(vmx_exit_kind(10, 0), EXIT_CPUID);
+	assert_int_equal(vmx_exit_kind(12, 0), EXIT_HLT);
+	assert_int_equal(vmx_exit_kind(18, 0), EXIT_HYPERCALL);
+	assert_int_equal(vmx_exit_kind(30, 0), EXIT_IO);
+	assert_int_equal(vmx_exit_kind(31, 0), EXIT_RDMSR);
+	assert_int_equal(vmx_exit_kind(32, 0), EXIT_WRMSR);
+	assert_int_equal(vmx_exit_kind(48, 0), EXIT_TDP_FAULT);
+	assert_int_equal(vmx_exit_kind(49, 0), EXIT_TDP_MISCONFIG);
+	assert_int_equal(vmx_exit_kind(2, 0), EXIT_SHUTDOWN);
+	assert_int_equal(vmx_exit_kind(1, 0), EXIT_EXTINT);
+	assert_int_equal(vmx_exit_kind(0, INTR_INFO_VALID | 3 << 8 | 14), EXIT_EXCEPTION);
+	assert_int_equal(vmx_exit_kind(0, INTR_INFO_VALID | 2 << 8 | 2), EXIT_EXTINT); /* NMI */
+	assert_int_equal(vmx_exit_kind(33 | BIT(31), 0), EXIT_ENTRY_FAILED);
+	assert_int_equal(vmx_exit_kind(28, 0), EXIT_OTHER); /* CR access: backend's own */
+	assert_int_equal(vmx_exit_kind(52, 0), EXIT_OTHER);
+	assert_int_equal(vmx_exit_kind(0xffff, 0), EXIT_OTHER);
+}
+
+/* The instruction length field is valid only for instruction exits (28.2.5). */
+static void test_insn_len_exits(void **state)
+{
+	assert_true(vmx_exit_has_insn_len(VMX_EXIT_CPUID));
+	assert_true(vmx_exit_has_insn_len(VMX_EXIT_IO));
+	assert_true(vmx_exit_has_insn_len(VMX_EXIT_VMCALL));
+	assert_false(vmx_exit_has_insn_len(VMX_EXIT_EPT_VIOLATION));
+	assert_false(vmx_exit_has_insn_len(VMX_EXIT_EXTINT));
+	assert_false(vmx_exit_has_insn_len(VMX_EXIT_TRIPLE_FAULT));
+}
+
+/* Error codes: #DF #TS #NP #SS #GP #PF #AC #CP push one, others do not. */
+static void test_exception_info(void **state)
+{
+	static const u8 with[] = { 8, 10, 11, 12, 13, 14, 17, 21 };
+	static const u8 without[] = { 0, 1, 3, 4, 5, 6, 7, 16, 18, 19 };
+
+	for (size_t i = 0; i < sizeof(with); i++) {
+		u32 info = vmx_exception_info(with[i], false);
+
+		assert_int_equal(info & INTR_INFO_VECTOR, with[i]);
+		assert_true(info & INTR_INFO_HAS_ERROR);
+		assert_true(info & INTR_INFO_VALID);
+		assert_int_equal((info & INTR_INFO_TYPE) >> 8, INTR_TYPE_HW_EXCEPTION);
+	}
+	for (size_t i = 0; i < sizeof(without); i++)
+		assert_false(vmx_exception_info(without[i], true) & INTR_INFO_HAS_ERROR);
+	/* Bits 30:12 are reserved in the entry field: never set. */
+	assert_int_equal(vmx_exception_info(13, true) & GENMASK(30, 12), 0);
+}
+
+/* EPTP (SDM 25.6.11): WB = 6, walk length - 1 = 3 in bits 5:3, A/D bit 6. */
+static void test_eptp(void **state)
+{
+	assert_int_equal(vmx_make_eptp(HPA(0x1234000), false), 0x1234000 | 0x1e);
+	assert_int_equal(vmx_make_eptp(HPA(0x1234000), true), 0x1234000 | 0x5e);
+	/* Stray low bits in the root never leak into the flags. */
+	assert_int_equal(vmx_make_eptp(HPA(0x1234fff), false), 0x1234000 | 0x1e);
+}
+
+static struct vmx_caps caps_with(u64 ept_vpid)
+{
+	return (struct vmx_caps){ .ept_vpid = ept_vpid, .vpid = true };
+}
+
+/* The flush rules of docs/vmx.md, one case each. */
+static void test_flush_plan_single_context(void **state)
+{
+	struct vmx_caps c = caps_with(EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL |
+				      VPID_CAP_INVVPID | VPID_CAP_INVVPID_SINGLE |
+				      VPID_CAP_INVVPID_ALL);
+
+	assert_int_equal(vmx_flush_plan(&c, 5, false, false, false), 0);
+	assert_int_equal(vmx_flush_plan(&c, 5, true, false, false), VMX_FLUSH_INVEPT_SINGLE);
+	assert_int_equal(vmx_flush_plan(&c, 5, false, false, true), VMX_FLUSH_INVVPID_SINGLE);
+	assert_int_equal(vmx_flush_plan(&c, 5, false, true, false),
+			 VMX_FLUSH_INVEPT_SINGLE | VMX_FLUSH_INVVPID_SINGLE);
+}
+
+static void test_flush_plan_all_context_fallback(void **state)
+{
+	struct vmx_caps c = caps_with(EPT_CAP_INVEPT_ALL | VPID_CAP_INVVPID |
+				      VPID_CAP_INVVPID_ALL);
+
+	assert_int_equal(vmx_flush_plan(&c, 5, true, false, false), VMX_FLUSH_INVEPT_ALL);
+	assert_int_equal(vmx_flush_plan(&c, 5, false, false, true), VMX_FLUSH_INVVPID_ALL);
+}
+
+/* Without a VPID every entry and exit flushes linear mappings already. */
+static void test_flush_plan_no_vpid(void **state)
+{
+	struct vmx_caps c = caps_with(EPT_CAP_INVEPT_SINGLE | VPID_CAP_INVVPID_SINGLE);
+
+	assert_int_equal(vmx_flush_plan(&c, 0, false, true, true), VMX_FLUSH_INVEPT_SINGLE);
+	assert_int_equal(vmx_flush_plan(&c, 0, false, false, true), 0);
+}
+
+/* SDM 31.4 and 27.8. */
+static void test_names(void **state)
+{
+	assert_string_equal(vmx_insn_error_name(8), "VM entry with invalid host-state field(s)");
+	assert_string_equal(vmx_insn_error_name(7), "VM entry with invalid control field(s)");
+	assert_string_equal(vmx_insn_error_name(14), "unknown VM-instruction error");
+	assert_string_equal(vmx_insn_error_name(1000), "unknown VM-instruction error");
+	assert_string_equal(vmx_exit_reason_name(48), "EPT violation");
+	assert_string_equal(vmx_exit_reason_name(33 | BIT(31)),
+			    "VM-entry failure: invalid guest state");
+	assert_string_equal(vmx_exit_reason_name(35), "unknown exit reason");
+	assert_non_null(strstr(vmx_entry_fail_detail(33 | BIT(31), 4), "link pointer"));
+	assert_non_null(strstr(vmx_entry_fail_detail(34 | BIT(31), 0), "MSR loading"));
+}
+
+/* Every field's encoding agrees with its name (SDM B.1: width in bits
+ * 14:13, type in 11:10), so a typo in vmx.h cannot hide. */
+static void test_vmcs_encodings(void **state)
+{
+	static const struct { u32 f; unsigned width, type; } t[] = {
+		{ VMCS_VPID, VMCS_WIDTH_16, VMCS_TYPE_CONTROL },
+		{ VMCS_GUEST_TR_SEL, VMCS_WIDTH_16, VMCS_TYPE_GUEST },
+		{ VMCS_HOST_TR_SEL, VMCS_WIDTH_16, VMCS_TYPE_HOST },
+		{ VMCS_EPT_POINTER, VMCS_WIDTH_64, VMCS_TYPE_CONTROL },
+		{ VMCS_GUEST_PHYS_ADDR, VMCS_WIDTH_64, VMCS_TYPE_EXIT_INFO },
+		{ VMCS_LINK_POINTER, VMCS_WIDTH_64, VMCS_TYPE_GUEST },
+		{ VMCS_GUEST_EFER, VMCS_WIDTH_64, VMCS_TYPE_GUEST },
+		{ VMCS_HOST_EFER, VMCS_WIDTH_64, VMCS_TYPE_HOST },
+		{ VMCS_PROC_CTLS2, VMCS_WIDTH_32, VMCS_TYPE_CONTROL },
+		{ VMCS_EXIT_REASON, VMCS_WIDTH_32, VMCS_TYPE_EXIT_INFO },
+		{ VMCS_EXIT_INSN_LEN, VMCS_WIDTH_32, VMCS_TYPE_EXIT_INFO },
+		{ VMCS_GUEST_TR_AR, VMCS_WIDTH_32, VMCS_TYPE_GUEST },
+		{ VMCS_GUEST_ACTIVITY, VMCS_WIDTH_32, VMCS_TYPE_GUEST },
+		{ VMCS_HOST_SYSENTER_CS, VMCS_WIDTH_32, VMCS_TYPE_HOST },
+		{ VMCS_CR4_SHADOW, VMCS_WIDTH_NATURAL, VMCS_TYPE_CONTROL },
+		{ VMCS_EXIT_QUAL, VMCS_WIDTH_NATURAL, VMCS_TYPE_EXIT_INFO },
+		{ VMCS_GUEST_RIP, VMCS_WIDTH_NATURAL, VMCS_TYPE_GUEST },
+		{ VMCS_HOST_RSP, VMCS_WIDTH_NATURAL, VMCS_TYPE_HOST },
+		{ VMCS_HOST_RIP, VMCS_WIDTH_NATURAL, VMCS_TYPE_HOST },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(VMCS_FIELD_WIDTH(t[i].f), t[i].width);
+		assert_int_equal(VMCS_FIELD_TYPE(t[i].f), t[i].type);
+		assert_int_equal(t[i].f & 1, 0); /* full field, not a high half */
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_adjust_ctls),
+		cmocka_unit_test(test_adjust_ctls_contradiction),
+		cmocka_unit_test(test_ept_qual_read_not_present),
+		cmocka_unit_test(test_ept_qual_write_to_readonly),
+		cmocka_unit_test(test_ept_qual_fetch_and_walk),
+		cmocka_unit_test(test_io_qual),
+		cmocka_unit_test(test_exit_kinds),
+		cmocka_unit_test(test_insn_len_exits),
+		cmocka_unit_test(test_exception_info),
+		cmocka_unit_test(test_eptp),
+		cmocka_unit_test(test_flush_plan_single_context),
+		cmocka_unit_test(test_flush_plan_all_context_fallback),
+		cmocka_unit_test(test_flush_plan_no_vpid),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_vmcs_encodings),
+	};
+
+	return cmocka_run_group_tests_name("vmx_rules", tests, NULL, NULL);
+}

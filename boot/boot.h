@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Pieces of the boot path shared between the files of boot/. */
+#pragma once
+
+#include "arch/x86/vendor.h"
+#include "boot/cfg.h"
+#include "boot/efi_util.h"
+#include "vmm/vm.h"
+
+/* The embedded self-test guest (boot/guest_blob.asm). */
+extern const u8 guest_selftest_start[], guest_selftest_end[];
+
+/* Fill s->name, image, image_size, fail_test from keel.cfg: the embedded
+ * guest for "builtin", else the named file from the ESP. */
+int guest_image_load(const struct efi_ctx *efi, const struct keel_cfg *cfg, struct vm_setup *s);
+
+/* The final "keel: done guest=... result=..." line. */
+void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
+			const struct vm_result *res);

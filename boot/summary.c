@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#include "boot/boot.h"
+#include "boot/log.h"
+#include "boot/pool.h"
+
+static unsigned long long ull(u64 v)
+{
+	return (unsigned long long)v;
+}
+
+void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
+			const struct vm_result *res)
+{
+	const struct mmu_stats *m = &res->mmu;
+	struct pool_stats p;
+
+	pool_get_stats(&p);
+	if (res->stop_reason[0])
+		log_error("keel: vm stopped: %s\n", res->stop_reason);
+	log_info("keel: mmu faults_fixed=%llu spurious=%llu retries=race:%llu,obsolete:%llu,"
+		 "slot:%llu splits=%llu zaps=%llu pt_pages=%llu maps=4k:%llu,2m:%llu,1g:%llu\n",
+		 ull(m->faults_fixed), ull(m->faults_spurious), ull(m->retries_race),
+		 ull(m->retries_obsolete), ull(m->retries_slot), ull(m->splits), ull(m->zaps),
+		 ull(m->tables_in_use), ull(m->maps_4k), ull(m->maps_2m), ull(m->maps_1g));
+	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
+		 ull(p.pages_peak), ull(p.pages_total));
+	log_error("keel: done guest=%s result=%s exits=%llu npf=%llu vendor=%s tests=%llu "
+		  "failures=%llu open_bus=%llu pt_pages=%llu\n",
+		  s->name, res->pass ? "pass" : "fail", ull(res->exits), ull(res->npf), ops->name,
+		  ull(res->tests), ull(res->failures), ull(res->open_bus), ull(m->tables_in_use));
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between Keel and a test guest (docs/guest-abi.md explains
+ * it). Shared by vmm/ (Keel's side) and guest/ (the self-test guest); plain
+ * constants so the guest can use it freestanding.
+ */
+#pragma once
+
+/* Memory layout Keel sets up before the first entry (guest-physical). */
+#define KEEL_GUEST_PML4_GPA 0x1000ull   /* guest CR3 */
+#define KEEL_GUEST_PDPT_GPA 0x2000ull
+#define KEEL_GUEST_PD_GPA 0x3000ull     /* one page directory per GiB mapped */
+#define KEEL_GUEST_PD_MAX 120           /* up to 0x7b000 */
+#define KEEL_GUEST_INFO_GPA 0x7f000ull  /* strings Keel hands to the guest */
+#define KEEL_GUEST_STACK_TOP 0x100000ull
+#define KEEL_GUEST_LOAD_GPA 0x100000ull /* image loaded here; entry = first byte */
+
+/*
+ * Entry registers (64-bit mode, CPL 0, paging on, interrupts off):
+ *   rdi = guest memory size in bytes (RAM is guest-physical [0, rdi))
+ *   rsi = guest-physical address of the NUL-terminated name of the
+ *         self-test to fail on purpose (keel.cfg guest-fail), or 0
+ *   rdx = end of the identity map (a multiple of 1 GiB, >= 4 GiB): virtual
+ *         = physical for [0, rdx) with 2 MiB pages, writable, executable
+ *   rsp = KEEL_GUEST_STACK_TOP
+ */
+
+/* Hypercalls: VMMCALL (AMD) or VMCALL (Intel), number in rax; the result
+ * is returned in rax (0, or a negative errno such as -38 ENOSYS). */
+#define KEEL_HC_PING 1 /* rbx = x  ->  rbx = ~x, rax = 0 */
+#define KEEL_HC_DONE 2 /* rbx = failed tests, rcx = tests run; does not return */
+
+/* Ports. */
+#define KEEL_COM1_PORT 0x3f8   /* 16550 subset: lines are forwarded as "guest: ..." */
+#define KEEL_TEST_PORT 0x510   /* 32-bit scratch register */
+#define KEEL_TEST_PORT_RESET 0x4b45454cu /* "KEEL": read before any write */
+/* Every other port reads as all ones; writes are dropped. */
+
+/* CPUID 0x40000000: eax = highest hypervisor leaf, ebx:ecx:edx = "KeelKeelKeel". */
+#define KEEL_CPUID_SIGNATURE_LEAF 0x40000000u
+#define KEEL_CPUID_SIG_EBX 0x6c65654bu /* "Keel" */
+
+/* Guest-physical addresses outside every memslot behave as open bus: reads
+ * return all ones, writes are dropped (Keel logs them). Keel emulates the
+ * MOV forms listed in docs/guest-abi.md; any other access stops the VM. */

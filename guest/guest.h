@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The self-test guest: freestanding, 64-bit, runs under Keel (guest/abi.h). */
+#pragma once
+
+#include <keel/types.h>
+#include "guest/abi.h"
+
+/* Entry state handed over by Keel (guest/abi.h). */
+struct guest_info {
+	u64 mem_size;
+	u64 map_top;
+	const char *fail_test; /* "" when none */
+};
+
+/* lib.c: console on the emulated COM1, hypercalls, port I/O. */
+__printf(1, 2) void guest_printf(const char *fmt, ...);
+void guest_detect_vendor(void);
+u64 guest_hypercall(u64 nr, u64 *rbx, u64 *rcx);
+__noreturn void guest_done(u64 failures, u64 tests);
+u32 guest_inl(u16 port);
+void guest_outl(u16 port, u32 v);
+void guest_cpuid(u32 leaf, u32 r[4]);
+
+/* traps.c: the guest's own GDT and IDT; #GP can be expected by a test. */
+void guest_traps_init(void);
+/* Run fn expecting it to raise #GP from a 2-byte instruction (RDMSR/WRMSR);
+ * true when it did. */
+bool guest_expect_gp(void (*fn)(void));
+
+/* tests.c */
+struct guest_test {
+	const char *name;
+	/* Returns 0 on pass; on failure fills why[]. 'flip' asks the test to
+	 * expect the wrong answer (keel.cfg guest-fail) so it fails on purpose. */
+	int (*run)(const struct guest_info *gi, bool flip, char *why, size_t len);
+};
+extern const struct guest_test guest_tests[];
+extern const size_t guest_test_count;

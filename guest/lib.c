@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+/* Console, port I/O and hypercalls for the self-test guest. */
+#include <stdarg.h>
+#include <keel/string.h>
+#include "guest/guest.h"
+
+#define COM1_LSR (KEEL_COM1_PORT + 5)
+#define LSR_THRE 0x20
+
+static bool use_vmcall; /* Intel: VMCALL; AMD: VMMCALL */
+
+static void outb(u16 port, u8 v)
+{
+	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static u8 inb(u16 port)
+{
+	u8 v;
+
+	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+u32 guest_inl(u16 port)
+{
+	u32 v;
+
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+void guest_outl(u16 port, u32 v)
+{
+	asm volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+void guest_cpuid(u32 leaf, u32 r[4])
+{
+	asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+static void putc_com1(char c)
+{
+	while (!(inb(COM1_LSR) & LSR_THRE))
+		;
+	outb(KEEL_COM1_PORT, (u8)c);
+}
+
+void guest_printf(const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (const char *s = buf; *s; s++)
+		putc_com1(*s);
+}
+
+void guest_detect_vendor(void)
+{
+	u32 r[4];
+
+	guest_cpuid(0, r);
+	/* "GenuineIntel": ebx "Genu"; AMD and Hygon use VMMCALL. */
+	use_vmcall = r[1] == 0x756e6547u;
+}
+
+u64 guest_hypercall(u64 nr, u64 *rbx, u64 *rcx)
+{
+	u64 a = nr, b = *rbx, c = *rcx;
+
+	if (use_vmcall)
+		asm volatile("vmcall" : "+a"(a), "+b"(b), "+c"(c) : : "memory");
+	else
+		asm volatile("vmmcall" : "+a"(a), "+b"(b), "+c"(c) : : "memory");
+	*rbx = b;
+	*rcx = c;
+	return a;
+}
+
+void guest_done(u64 failures, u64 tests)
+{
+	for (;;) {
+		u64 b = failures, c = tests;
+
+		guest_hypercall(KEEL_HC_DONE, &b, &c);
+		asm volatile("cli; hlt"); /* not reached under Keel */
+	}
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The self-test guest: runs every test in guest_tests[], reports each by
+ * name on COM1 ("PASS name" / "FAIL name: why"), and ends with the DONE
+ * hypercall carrying the failure count.
+ */
+#include <keel/string.h>
+#include "guest/guest.h"
+
+__noreturn void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top);
+
+/* guest-fail = crash: no verdict at all, a triple fault instead. An
+ * exception with no usable IDT escalates to #DF and then to shutdown, the
+ * way a broken guest kernel dies; Keel must stop the VM and carry on. */
+static __noreturn void guest_crash(void)
+{
+	static const struct __packed { u16 limit; u64 base; } no_idt = { 0, 0 };
+
+	guest_printf("selftest: crashing on purpose (triple fault)\n");
+	asm volatile("lidt %0; ud2" : : "m"(no_idt));
+	__builtin_unreachable();
+}
+
+void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
+{
+	struct guest_info gi = {
+		.mem_size = mem_size,
+		.map_top = map_top,
+		.fail_test = fail_gpa ? (const char *)(uintptr_t)fail_gpa : "",
+	};
+	u64 failures = 0;
+	char why[120];
+
+	guest_traps_init();
+	guest_detect_vendor();
+	if (!strcmp(gi.fail_test, "crash"))
+		guest_crash();
+	guest_printf("selftest: %llu MiB of RAM, %zu tests%s%s\n",
+		     (unsigned long long)(mem_size >> 20), guest_test_count,
+		     gi.fail_test[0] ? ", failing on purpose: " : "", gi.fail_test);
+	for (size_t i = 0; i < guest_test_count; i++) {
+		const struct guest_test *t = &guest_tests[i];
+		bool flip = !strcmp(gi.fail_test, t->name);
+
+		why[0] = '\0';
+		if (t->run(&gi, flip, why, sizeof(why))) {
+			failures++;
+			guest_printf("FAIL %s: %s%s\n", t->name, why,
+				     flip ? " (failed on purpose)" : "");
+		} else {
+			guest_printf("PASS %s\n", t->name);
+		}
+	}
+	guest_printf("selftest: %llu of %zu failed\n", (unsigned long long)failures,
+		     guest_test_count);
+	guest_done(failures, guest_test_count);
+}

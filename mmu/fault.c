@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The TDP fault path. It runs on any number of vCPUs at once:
+ *
+ *   slot read side            (srcu: the slot snapshot stays alive)
+ *     look up the slot; in flux -> MMU_FAULT_RETRY_SLOT, leave at once
+ *     MMU lock, shared
+ *       root still valid?     (else MMU_FAULT_RETRY: the vCPU reloads)
+ *       walk down, linking new tables / splitting a huge leaf with cmpxchg
+ *       root still valid? install the leaf with cmpxchg   (same lock hold)
+ *
+ * Nothing on this path unlinks a populated table, walks a shared list or
+ * frees memory other than its own never-published table (seed 001); it has
+ * no access to an exclusive-lock token.
+ */
+#include "mmu/mmu_internal.h"
+#include "mmu/tdp_iter.h"
+
+#define PREFAULT_MAX_RETRIES 64
+
+struct fault {
+	u64 gfn;
+	u32 access;
+	const struct memslot *slot;
+	int goal_level;   /* largest leaf the slot allows here */
+	u32 perms;        /* permissions of the leaf to install */
+	int mapped_level; /* out: level of the leaf that maps gfn */
+};
+
+const char *mmu_fault_result_name(enum mmu_fault_result r)
+{
+	static const char *const names[] = {
+		[MMU_FAULT_FIXED] = "fixed",         [MMU_FAULT_SPURIOUS] = "spurious",
+		[MMU_FAULT_RETRY] = "retry",         [MMU_FAULT_RETRY_SLOT] = "retry-slot",
+		[MMU_FAULT_NO_SLOT] = "no-slot",     [MMU_FAULT_PERM] = "perm",
+		[MMU_FAULT_NOMEM] = "nomem",
+	};
+
+	if ((unsigned)r < ARRAY_SIZE(names) && names[r])
+		return names[r];
+	return "?";
+}
+
+static enum mmu_fault_result retry_race(struct mmu *mmu)
+{
+	mmu_count(&mmu->c.retries_race);
+	return MMU_FAULT_RETRY;
+}
+
+static enum mmu_fault_result retry_obsolete(struct mmu *mmu)
+{
+	mmu_count(&mmu->c.retries_obsolete);
+	return MMU_FAULT_RETRY;
+}
+
+/* Slot read side held: decide what may be mapped. */
+static enum mmu_fault_result fault_check_slot(struct mmu *mmu, struct fault *f)
+{
+	f->slot = slots_find_gfn(slots_deref(mmu), f->gfn);
+	if (!f->slot)
+		return MMU_FAULT_NO_SLOT;
+	env_hook(HOOK_FAULT_SLOT_FOUND, f);
+	if (f->slot->invalid)
+		return MMU_FAULT_RETRY_SLOT;
+	f->perms = slot_perms(f->slot);
+	if (f->access & ~f->perms)
+		return MMU_FAULT_PERM;
+	f->goal_level = slot_max_level(mmu, f->slot, f->gfn);
+	/* Dirty logging: a page becomes writable only once it is marked dirty. */
+	if ((f->slot->d.flags & MEMSLOT_DIRTY_LOG) && !(f->access & MMU_ACC_WRITE) &&
+	    !slot_dirty_test(f->slot, f->gfn))
+		f->perms &= ~MMU_ACC_WRITE;
+	return MMU_FAULT_FIXED;
+}
+
+static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root *root,
+					   struct tdp_iter *it, struct fault *f)
+{
+	struct mmu *mmu = s->mmu;
+	struct mmu_held h = shared_held(s);
+	u64 first = ALIGN_DOWN(f->gfn, tdp_level_pages(it->level));
+	u32 perms = f->perms;
+
+	env_hook(HOOK_FAULT_BEFORE_INSTALL, f);
+	/* Checked in the same shared-lock hold as the install below; an
+	 * invalidation needs the lock exclusively (seed 003). */
+	if (!root_is_valid(mmu, root))
+		return retry_obsolete(mmu);
+	f->mapped_level = it->level;
+	if (spte_is_leaf(mmu->fmt, it->old, it->level)) {
+		u32 have = spte_perms(mmu->fmt, it->old);
+
+		if (!(f->access & ~have))
+			return MMU_FAULT_SPURIOUS;
+		perms |= have;
+	}
+	if ((perms & MMU_ACC_WRITE) && (f->slot->d.flags & MEMSLOT_DIRTY_LOG))
+		slot_dirty_mark(f->slot, f->gfn); /* before the entry becomes writable */
+	if (tdp_set_spte(&h, it, spte_make_leaf(mmu->fmt, slot_gfn_to_hfn(f->slot, first),
+						 it->level, perms)))
+		return retry_race(mmu);
+	return MMU_FAULT_FIXED;
+}
+
+/* A non-present entry above the goal: link a new, empty table. */
+static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
+{
+	struct tdp_page *child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
+	int r;
+
+	if (!child)
+		return -ENOMEM;
+	r = tdp_link_table(h, it, child);
+	if (r)
+		tdp_page_free_unlinked(h->mmu, child);
+	return r;
+}
+
+/* A huge leaf above the goal (dirty logging began): replace it by a full
+ * table of smaller leaves, read-only if the slot is dirty-logged. */
+static int fault_split_huge(struct mmu_held *h, struct tdp_iter *it, const struct fault *f)
+{
+	u32 mask = (f->slot->d.flags & MEMSLOT_DIRTY_LOG) ? MMU_ACC_ALL & ~MMU_ACC_WRITE : MMU_ACC_ALL;
+	struct tdp_page *child = tdp_make_split_table(h->mmu, it->old, it->gfn, it->level, mask);
+	int r;
+
+	if (!child)
+		return -ENOMEM;
+	r = tdp_link_table(h, it, child);
+	if (r)
+		tdp_discard_private(h->mmu, child);
+	return r;
+}
+
+static enum mmu_fault_result tdp_map(struct mmu_shared *s, struct mmu_root *root,
+				     struct fault *f)
+{
+	struct mmu *mmu = s->mmu;
+	const struct spte_format *fmt = mmu->fmt;
+	struct mmu_held h = shared_held(s);
+	struct tdp_iter it;
+	int r;
+
+	for_each_tdp_pte(&it, fmt, root->pt->spt, GFN(f->gfn), GFN(f->gfn + 1), 1) {
+		if (spte_frozen(fmt, it.old))
+			return retry_race(mmu);
+		if (spte_is_table(fmt, it.old, it.level)) {
+			/* A table already sits where a huge leaf could go: map
+			 * below it rather than tear it down on this path. */
+			if (it.level == f->goal_level)
+				f->goal_level--;
+			continue;
+		}
+		if (it.level == f->goal_level)
+			return fault_install(s, root, &it, f);
+		if (!root_is_valid(mmu, root))
+			return retry_obsolete(mmu);
+		if (spte_present(fmt, it.old))
+			r = fault_split_huge(&h, &it, f);
+		else
+			r = fault_link_new_table(&h, &it);
+		if (r == -ENOMEM)
+			return MMU_FAULT_NOMEM;
+		if (r)
+			return retry_race(mmu);
+	}
+	return retry_race(mmu);
+}
+
+static enum mmu_fault_result fault_map(struct mmu_vcpu *mv, struct fault *f)
+{
+	struct mmu_shared s = mmu_lock_shared(mv->mmu);
+	enum mmu_fault_result r;
+
+	if (!mv->root || !root_is_valid(mv->mmu, mv->root))
+		r = retry_obsolete(mv->mmu);
+	else
+		r = tdp_map(&s, mv->root, f);
+	mmu_unlock_shared(&s);
+	return r;
+}
+
+static void count_result(struct mmu *mmu, enum mmu_fault_result r)
+{
+	if (r == MMU_FAULT_FIXED)
+		mmu_count(&mmu->c.faults_fixed);
+	else if (r == MMU_FAULT_SPURIOUS)
+		mmu_count(&mmu->c.faults_spurious);
+	else if (r == MMU_FAULT_RETRY_SLOT)
+		mmu_count(&mmu->c.retries_slot);
+	else if (r == MMU_FAULT_NO_SLOT)
+		mmu_count(&mmu->c.no_slot);
+}
+
+static enum mmu_fault_result fault_gfn(struct mmu_vcpu *mv, struct fault *f)
+{
+	struct mmu *mmu = mv->mmu;
+	enum mmu_fault_result r = MMU_FAULT_NO_SLOT;
+	int idx;
+
+	if (f->gfn < TDP_MAX_GFN) {
+		idx = srcu_read_lock(&mmu->slots_srcu);
+		r = fault_check_slot(mmu, f);
+		if (r == MMU_FAULT_FIXED)
+			r = fault_map(mv, f);
+		srcu_read_unlock(&mmu->slots_srcu, idx);
+	}
+	count_result(mmu, r);
+	return r;
+}
+
+enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access)
+{
+	struct fault f = {
+		.gfn = gpa_to_gfn(gpa).v,
+		.access = (access & (MMU_ACC_READ | MMU_ACC_WRITE | MMU_ACC_EXEC)) | MMU_ACC_READ,
+	};
+
+	return fault_gfn(mv, &f);
+}
+
+/* Reload the root inside prefault; the flush it asks for is owed to the
+ * next real guest entry. */
+static int prefault_reload(struct mmu_vcpu *mv)
+{
+	hpa_t root;
+	bool flush;
+	int r = mmu_vcpu_load_root(mv, &root, &flush);
+
+	if (!r && flush)
+		mv->pending_flush = true;
+	return r;
+}
+
+static int prefault_errno(enum mmu_fault_result r)
+{
+	switch (r) {
+	case MMU_FAULT_RETRY_SLOT:
+		env_hook(HOOK_PREFAULT_RETRY, NULL);
+		return -EAGAIN; /* the slot writer waits for us: leave (seed 004) */
+	case MMU_FAULT_NO_SLOT:
+		return -ENOENT;
+	case MMU_FAULT_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EFAULT;
+	}
+}
+
+/*
+ * Each step takes and leaves the slot read side by itself, so prefault never
+ * holds it while anything retries. Retries for races or an obsolete root
+ * reload the root and are bounded.
+ */
+int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len)
+{
+	u64 gfn = gpa_to_gfn(gpa).v, end, retries = 0;
+
+	if (!len)
+		return 0;
+	if (gpa.v + len < gpa.v)
+		return -EINVAL;
+	end = ALIGN_UP(gpa.v + len, PAGE_SIZE) >> PAGE_SHIFT;
+	while (gfn < end) {
+		struct fault f = { .gfn = gfn, .access = MMU_ACC_READ };
+		enum mmu_fault_result r = fault_gfn(mv, &f);
+
+		if (r == MMU_FAULT_FIXED || r == MMU_FAULT_SPURIOUS) {
+			gfn = ALIGN_DOWN(gfn, tdp_level_pages(f.mapped_level)) +
+			      tdp_level_pages(f.mapped_level);
+			retries = 0;
+			env_hook(HOOK_PREFAULT_STEP, &gfn);
+		} else if (r == MMU_FAULT_RETRY) {
+			if (++retries > PREFAULT_MAX_RETRIES)
+				return -EAGAIN;
+			if (prefault_reload(mv))
+				return -ENOMEM;
+		} else {
+			return prefault_errno(r);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Roots and vCPUs.
+ *
+ * Every root has a metadata object (struct mmu_root) carrying the root
+ * generation it was created in; there are no special roots. A root is valid
+ * while its generation equals mmu->root_gen. Invalidation bumps root_gen
+ * under the exclusive lock, which obsoletes every root in one step, and a
+ * fault re-checks its root's validity under the same shared-lock hold in
+ * which it installs an entry, so nothing is ever installed into (or linked
+ * below) an obsolete root (seed 003).
+ */
+#include "mmu/mmu_internal.h"
+
+bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root)
+{
+	assert_lock_held(&mmu->lock);
+	return mmu_gen_eq(root->gen, mmu->root_gen);
+}
+
+static bool root_get_not_zero(struct mmu_root *root)
+{
+	u32 n = atomic_read(&root->refcount);
+
+	while (n)
+		if (atomic_cmpxchg(&root->refcount, &n, n + 1))
+			return true;
+	return false;
+}
+
+static struct mmu_root *root_alloc(struct mmu *mmu)
+{
+	struct mmu_root *root = env_zalloc(sizeof(*root));
+
+	if (!root)
+		return NULL;
+	root->pt = tdp_page_alloc(mmu, 0, TDP_ROOT_LEVEL);
+	if (!root->pt) {
+		env_free(root);
+		return NULL;
+	}
+	root->gen = mmu->root_gen;
+	root->refcount = 2; /* the vCPU's and the MMU's own */
+	return root;
+}
+
+/* A reference to the valid root, creating it if needed. Shared lock held:
+ * two vCPUs may get here at once, so the search and the insertion happen
+ * under roots_lock. */
+static struct mmu_root *root_get_valid(struct mmu_shared *s)
+{
+	struct mmu *mmu = s->mmu;
+	struct mmu_root *root;
+
+	mmu_assert_shared(s);
+	mmu_spin_lock(&mmu->roots_lock);
+	for (root = mmu->roots; root; root = root->next)
+		if (root_is_valid(mmu, root) && root_get_not_zero(root))
+			break;
+	if (!root) {
+		root = root_alloc(mmu);
+		if (root) {
+			root->next = mmu->roots;
+			mmu->roots = root;
+		}
+	}
+	mmu_spin_unlock(&mmu->roots_lock);
+	return root;
+}
+
+static void root_unlink(struct mmu *mmu, struct mmu_root *root)
+{
+	struct mmu_root **pp;
+
+	mmu_spin_lock(&mmu->roots_lock);
+	for (pp = &mmu->roots; *pp != root; pp = &(*pp)->next)
+		MMU_ASSERT(*pp);
+	*pp = root->next;
+	mmu_spin_unlock(&mmu->roots_lock);
+}
+
+/* Drop a reference; the last one frees the root. Only an obsolete root that
+ * has been zapped can lose its last reference (the MMU keeps one until then). */
+void root_put(struct mmu *mmu, struct mmu_root *root)
+{
+	u32 left = atomic_sub(&root->refcount, 1);
+
+	assert_lock_held(&mmu->lock);
+	MMU_ASSERT(left != ~0u);
+	if (left)
+		return;
+	MMU_ASSERT(root->mmu_ref_dropped);
+	MMU_ASSERT(atomic_read(&root->pt->meta.present) == 0);
+	root_unlink(mmu, root);
+	reclaim_retire(mmu, root->pt);
+	env_free(root);
+}
+
+/* Bump the generation: every existing root is obsolete from now on. */
+static void roots_invalidate(struct mmu_excl *x)
+{
+	struct mmu *mmu = x->mmu;
+
+	mmu_assert_excl(x);
+	mmu->root_gen.v++;
+	mmu_count(&mmu->c.root_invalidations);
+	mmu_request_tlb_flush(mmu);
+	env_hook(HOOK_ROOTS_INVALIDATED, mmu);
+}
+
+/*
+ * Empty every obsolete root and drop the MMU's reference to it. Zapping
+ * yields the lock; a root we hold a reference to stays on the list, so its
+ * 'next' is valid again once we hold the lock. Another thread may be zapping
+ * the same root (each unit runs under the exclusive lock, so that is safe);
+ * whoever finishes first drops the MMU's reference.
+ */
+void mmu_zap_obsolete_roots(struct mmu_excl *x)
+{
+	struct mmu *mmu = x->mmu;
+	struct mmu_root *root = mmu->roots, *next;
+
+	mmu_assert_excl(x);
+	while (root) {
+		if (root_is_valid(mmu, root)) {
+			root = root->next;
+			continue;
+		}
+		atomic_add(&root->refcount, 1);
+		zap_root_range(x, root, 0, TDP_MAX_GFN);
+		if (!root->mmu_ref_dropped) {
+			root->mmu_ref_dropped = true;
+			root_put(mmu, root);
+		}
+		next = root->next;
+		root_put(mmu, root);
+		root = next;
+	}
+}
+
+/* KVM's "fast zap": obsolete all roots at once, then empty them. */
+void mmu_zap_all_fast(struct mmu_excl *x)
+{
+	mmu_assert_excl(x);
+	roots_invalidate(x);
+	mmu_zap_obsolete_roots(x);
+}
+
+void mmu_invalidate_all_roots(struct mmu *mmu)
+{
+	struct mmu_excl x = mmu_lock_excl(mmu);
+
+	mmu_zap_all_fast(&x);
+	mmu_unlock_excl(&x);
+}
+
+struct mmu_vcpu *mmu_vcpu_create(struct mmu *mmu, unsigned vcpu_id)
+{
+	struct mmu_vcpu *mv = env_zalloc(sizeof(*mv));
+	struct mmu_excl x;
+
+	if (!mv)
+		return NULL;
+	mv->mmu = mmu;
+	mv->id = vcpu_id;
+	x = mmu_lock_excl(mmu);
+	mv->next = mmu->vcpus;
+	mmu->vcpus = mv;
+	mmu_unlock_excl(&x);
+	return mv;
+}
+
+void mmu_vcpu_destroy(struct mmu_vcpu *mv)
+{
+	struct mmu *mmu;
+	struct mmu_vcpu **pp;
+	struct mmu_excl x;
+
+	if (!mv)
+		return;
+	mmu = mv->mmu;
+	x = mmu_lock_excl(mmu);
+	for (pp = &mmu->vcpus; *pp != mv; pp = &(*pp)->next)
+		MMU_ASSERT(*pp);
+	*pp = mv->next;
+	if (mv->root)
+		root_put(mmu, mv->root);
+	mmu_unlock_excl(&x);
+	env_free(mv);
+}
+
+/*
+ * Before each guest entry. The vCPU flushes when it switches roots, when
+ * the flush generation moved since its last entry (some zap, write-protect
+ * or unlink reduced permissions), or when an earlier internal reload
+ * (prefault) asked for it. Recording flush_seen here is what lets
+ * reclaim.c free tables this vCPU's TLB may have cached.
+ */
+int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
+{
+	struct mmu *mmu = mv->mmu;
+	bool need_flush = mv->pending_flush;
+	struct mmu_shared s = mmu_lock_shared(mmu);
+	u64 gen;
+
+	if (mv->root && !root_is_valid(mmu, mv->root)) {
+		root_put(mmu, mv->root);
+		mv->root = NULL;
+	}
+	if (!mv->root) {
+		mv->root = root_get_valid(&s);
+		need_flush = true;
+	}
+	if (!mv->root) {
+		mmu_unlock_shared(&s);
+		return -ENOMEM;
+	}
+	gen = atomic_read(&mmu->flush_gen);
+	if (gen != atomic_read(&mv->flush_seen) || !atomic_read(&mv->loaded))
+		need_flush = true;
+	atomic_set(&mv->flush_seen, gen);
+	atomic_set(&mv->loaded, true);
+	*root = env_virt_to_hpa(mv->root->pt);
+	mmu_unlock_shared(&s);
+	mv->pending_flush = false;
+	*flush = need_flush;
+	return 0;
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Why one phase flip is enough (all operations are sequentially consistent):
+ * a reader increments readers[p], then re-reads phase. If the writer's wait
+ * did not see that increment, the increment comes after the writer's flip in
+ * the total order, so the reader sees the new phase, backs out, and re-enters
+ * on the other counter; its later load of the snapshot pointer then sees the
+ * snapshot the writer published before flipping. If the re-read still shows
+ * p, the increment preceded the flip and the writer waits for it.
+ */
+#include "mmu/srcu.h"
+#include "mmu/atomic.h"
+#include "mmu/lock.h"
+
+void srcu_init(struct slots_srcu *s)
+{
+	*s = (struct slots_srcu){ 0 };
+}
+
+int srcu_read_lock(struct slots_srcu *s)
+{
+	lock_track_acquire(s, LOCK_SHARED, LOCK_ORDER_SLOTS_READ);
+	for (;;) {
+		u32 p = atomic_read_sc(&s->phase) & 1;
+
+		atomic_add(&s->readers[p], 1);
+		if ((atomic_read_sc(&s->phase) & 1) == p)
+			return (int)p;
+		atomic_sub(&s->readers[p], 1);
+	}
+}
+
+void srcu_read_unlock(struct slots_srcu *s, int token)
+{
+	u64 left = __atomic_sub_fetch(&s->readers[token], 1, __ATOMIC_RELEASE);
+
+	MMU_ASSERT(left != ~0ull);
+	lock_track_release(s);
+}
+
+void srcu_synchronize(struct slots_srcu *s)
+{
+	u32 old;
+
+	assert_lock_not_held(s);
+	old = atomic_read_sc(&s->phase) & 1;
+	atomic_set_sc(&s->phase, old ^ 1);
+	while (atomic_read_sc(&s->readers[old]))
+		env_yield();
+}
+
+bool srcu_read_held(const struct slots_srcu *s)
+{
+	return lock_held_mode(s) == LOCK_SHARED;
+}

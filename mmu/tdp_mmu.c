@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Page-table pages and the one function through which every live SPTE
+ * changes (tdp_set_spte). Its bookkeeping (handle_changed) keeps the
+ * counters, requests TLB flushes, tears down tables that were unlinked and
+ * checks the invariants; nothing else writes a live entry.
+ */
+#include "mmu/mmu_internal.h"
+#include "mmu/tdp_iter.h"
+
+void mmu_counter_sub(u64 *counter, u64 n)
+{
+	u64 old = __atomic_fetch_sub(counter, n, __ATOMIC_SEQ_CST);
+
+	MMU_ASSERT(old >= n); /* a counter never underflows (seed 002) */
+}
+
+struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level)
+{
+	struct tdp_page *pg = env_pages_alloc(TDP_PAGE_NPAGES);
+
+	if (!pg)
+		return NULL;
+	pg->meta.base_gfn = base_gfn;
+	pg->meta.level = level;
+	mmu_count(&mmu->c.tables_in_use);
+	return pg;
+}
+
+/* For a table nobody else can see: never linked, or past its grace period. */
+void tdp_page_free_unlinked(struct mmu *mmu, struct tdp_page *pg)
+{
+	env_pages_free(pg, TDP_PAGE_NPAGES);
+	mmu_counter_sub(&mmu->c.tables_in_use, 1);
+}
+
+void mmu_request_tlb_flush(struct mmu *mmu)
+{
+	atomic_add(&mmu->flush_gen, 1);
+	mmu_count(&mmu->c.tlb_flush_requests);
+}
+
+static struct tdp_page *table_of(const struct mmu *mmu, spte_t s)
+{
+	return env_hpa_to_virt(spte_table_hpa(mmu->fmt, s));
+}
+
+static void present_inc(struct tdp_page *pg)
+{
+	u32 n = atomic_add(&pg->meta.present, 1);
+
+	MMU_ASSERT(n <= TDP_PTES_PER_TABLE);
+}
+
+static void present_dec(struct tdp_page *pg)
+{
+	u32 old = __atomic_fetch_sub(&pg->meta.present, 1, __ATOMIC_SEQ_CST);
+
+	MMU_ASSERT(old > 0);
+}
+
+/* Does this change remove or reduce a translation a TLB may hold? */
+static bool change_needs_flush(const struct mmu *mmu, spte_t old, spte_t new, int level)
+{
+	const struct spte_format *f = mmu->fmt;
+	u32 before, after;
+
+	if (!spte_present(f, old))
+		return false;
+	if (!spte_present(f, new))
+		return true;
+	if (spte_is_table(f, old, level))
+		return !spte_is_table(f, new, level) ||
+		       spte_table_hpa(f, old).v != spte_table_hpa(f, new).v;
+	before = spte_perms(f, old);
+	/* A leaf split into a table: what the new children grant. */
+	after = spte_is_table(f, new, level) ? spte_perms(f, table_of(mmu, new)->spt[0])
+					     : spte_perms(f, new);
+	return (before & ~after) != 0;
+}
+
+static void handle_changed(const struct mmu_held *h, struct tdp_page *pg, int level,
+			   spte_t old, spte_t new, bool parent_removed);
+
+/*
+ * A table was unlinked: take every entry out of it and account for what it
+ * mapped. In shared mode other walkers may still be inside, so each entry is
+ * frozen (they will see FROZEN and retry, and cannot install into it); an
+ * entry already frozen belongs to a thread finishing its own change, which
+ * ends with a plain store, so wait for that. In exclusive mode nobody else
+ * walks. The page is freed after the grace period (reclaim.c).
+ */
+static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg)
+{
+	const struct spte_format *f = h->mmu->fmt;
+	spte_t gone = h->excl ? 0 : f->frozen;
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
+		spte_t old;
+
+		for (;;) {
+			old = atomic_xchg(&pg->spt[i], gone);
+			if (!spte_frozen(f, old) || h->excl)
+				break;
+			env_cpu_relax();
+		}
+		handle_changed(h, pg, pg->meta.level, old, 0, true);
+	}
+	MMU_ASSERT(atomic_read(&pg->meta.present) == 0);
+	reclaim_retire(h->mmu, pg);
+}
+
+/*
+ * Bookkeeping for one entry of table 'pg' at 'level' that changed from old
+ * to new. 'parent_removed': the whole table is going away, its flush has
+ * been requested already.
+ */
+static void handle_changed(const struct mmu_held *h, struct tdp_page *pg, int level,
+			   spte_t old, spte_t new, bool parent_removed)
+{
+	struct mmu *mmu = h->mmu;
+	const struct spte_format *f = mmu->fmt;
+	bool was_leaf = spte_is_leaf(f, old, level), is_leaf = spte_is_leaf(f, new, level);
+	bool was_table = spte_is_table(f, old, level), is_table = spte_is_table(f, new, level);
+	bool same_table = was_table && is_table &&
+			  spte_table_hpa(f, old).v == spte_table_hpa(f, new).v;
+
+	/* A present leaf never silently changes its frame: zap (and flush) first. */
+	MMU_ASSERT(!(was_leaf && is_leaf) ||
+		   spte_leaf_hfn(f, old, level).v == spte_leaf_hfn(f, new, level).v);
+	if (spte_present(f, old) && !spte_present(f, new))
+		present_dec(pg);
+	else if (!spte_present(f, old) && spte_present(f, new))
+		present_inc(pg);
+	if (was_leaf) {
+		mmu_counter_sub(&mmu->c.maps[level - 1], 1);
+		if (!spte_present(f, new))
+			mmu_count(&mmu->c.zaps);
+		if (is_table)
+			mmu_count(&mmu->c.splits);
+	}
+	if (is_leaf)
+		mmu_count(&mmu->c.maps[level - 1]);
+	if (!parent_removed && change_needs_flush(mmu, old, new, level))
+		mmu_request_tlb_flush(mmu);
+	if (was_table && !same_table)
+		handle_removed_table(h, table_of(mmu, old));
+}
+
+/*
+ * THE way to change a live entry: compare-exchange from the value the walker
+ * last saw. Returns 0, or -EBUSY when the entry changed under us (it->old
+ * then holds the fresh value and the caller decides again). Runs in either
+ * lock mode; only the walker's owner may call it, and not on an iterator
+ * that yielded and has not been re-walked.
+ */
+int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
+{
+	spte_t old = it->old;
+
+	mmu_assert_held(h);
+	MMU_ASSERT(!it->yielded);
+	MMU_ASSERT(!spte_frozen(h->mmu->fmt, old));
+	if (!atomic_cmpxchg(it->sptep, &it->old, new))
+		return -EBUSY;
+	if (!h->excl)
+		env_hook(HOOK_FAULT_AFTER_INSTALL, it);
+	handle_changed(h, tdp_page_of_spt(it->path[it->level]), it->level, old, new, false);
+	it->old = new;
+	return 0;
+}
+
+/* Link a fully built, still private table at the walker's entry. */
+int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child)
+{
+	int r = tdp_set_spte(h, it, spte_make_table(h->mmu->fmt, env_virt_to_hpa(child)));
+
+	if (!r)
+		env_hook(HOOK_TABLE_LINKED, child);
+	return r;
+}
+
+/*
+ * A private table of 512 leaves that translate exactly what the huge leaf
+ * 'huge' (at 'level', first gfn 'gfn') translated, with permissions reduced
+ * by 'perm_mask'. It is complete before anyone can see it.
+ */
+struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int level,
+				      u32 perm_mask)
+{
+	const struct spte_format *f = mmu->fmt;
+	u64 step = tdp_level_pages(level - 1);
+	hfn_t hfn = spte_leaf_hfn(f, huge, level);
+	u32 perms = spte_perms(f, huge) & perm_mask;
+	struct tdp_page *child = tdp_page_alloc(mmu, gfn, level - 1);
+
+	if (!child)
+		return NULL;
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
+		child->spt[i] = spte_make_leaf(f, HFN(hfn.v + i * step), level - 1, perms);
+	child->meta.present = TDP_PTES_PER_TABLE;
+	/* Counted now, while private: once linked, other faults may already
+	 * change (and account) its entries. tdp_discard_private() undoes it. */
+	atomic_add(&mmu->c.maps[level - 2], TDP_PTES_PER_TABLE);
+	return child;
+}
+
+/* Free a private table that lost its race to be linked. */
+void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg)
+{
+	u32 leaves = 0;
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
+		leaves += spte_is_leaf(mmu->fmt, pg->spt[i], pg->meta.level);
+	if (leaves)
+		mmu_counter_sub(&mmu->c.maps[pg->meta.level - 1], leaves);
+	tdp_page_free_unlinked(mmu, pg);
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Zapping: removing mappings under the exclusive lock, with bounded units of
+ * work between lock drops. A range is zapped in passes of increasing level
+ * (4 KiB leaves first, then the now-empty tables above them), as KVM's
+ * tdp_mmu_zap_root() does, so no single unit has to tear down a whole
+ * populated subtree while holding the lock.
+ */
+#include "mmu/mmu_internal.h"
+#include "mmu/tdp_iter.h"
+
+/*
+ * Give the exclusive lock up if someone needs it, but only if the walk's
+ * cursor moved since the last time it did: two lock drops always have a
+ * finished unit of work between them (seed 000).
+ */
+bool mmu_excl_cond_resched(struct mmu_excl *x, struct tdp_iter *it)
+{
+	mmu_assert_excl(x);
+	if (it->next_gfn == it->yield_gfn)
+		return false;
+	if (!mmu_excl_need_resched(x))
+		return false;
+	mmu_excl_yield(x);
+	it->yielded = true;
+	return true;
+}
+
+static bool zap_wanted(const struct spte_format *f, const struct tdp_iter *it, u64 start,
+		       u64 end, int pass_level)
+{
+	if (!spte_present(f, it->old))
+		return false;
+	if (spte_is_leaf(f, it->old, it->level))
+		return true; /* a huge leaf overlapping the range goes whole */
+	return it->level == pass_level && tdp_iter_covered(it, start, end);
+}
+
+static void zap_root_pass(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end,
+			  int pass_level)
+{
+	const struct spte_format *f = x->mmu->fmt;
+	struct mmu_held h = excl_held(x);
+	struct tdp_iter it;
+
+	for_each_tdp_pte(&it, f, root->pt->spt, GFN(start), GFN(end), pass_level) {
+retry:
+		if (mmu_excl_cond_resched(x, &it))
+			continue;
+		if (!zap_wanted(f, &it, start, end, pass_level))
+			continue;
+		if (tdp_set_spte(&h, &it, 0))
+			goto retry;
+	}
+}
+
+void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end)
+{
+	mmu_assert_excl(x);
+	for (int level = 1; level <= TDP_ROOT_LEVEL; level++)
+		zap_root_pass(x, root, start, end, level);
+}
+
+/* Zap [start, end) in every valid root. A root created while we yield did
+ * not exist when we started, so it held nothing we were asked to remove. */
+void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end)
+{
+	struct mmu *mmu = x->mmu;
+	struct mmu_root *root = mmu->roots, *next;
+
+	mmu_assert_excl(x);
+	while (root) {
+		if (!root_is_valid(mmu, root)) {
+			root = root->next;
+			continue;
+		}
+		atomic_add(&root->refcount, 1);
+		zap_root_range(x, root, start, end);
+		next = root->next;
+		root_put(mmu, root);
+		root = next;
+	}
+}
+
+void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
+{
+	struct mmu_excl x;
+
+	if (start.v >= end.v || start.v >= TDP_MAX_GFN)
+		return;
+	x = mmu_lock_excl(mmu);
+	zap_valid_roots_range(&x, start.v, MIN(end.v, TDP_MAX_GFN));
+	mmu_unlock_excl(&x);
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Dirty logging: the cost of enabling it on a slot mapped with huge pages
+ * (eager split to 4 KiB, like KVM's "Enabling dirty logging time" without
+ * initially-set) with the longest single hold of the exclusive MMU lock and
+ * the worst fault latency a concurrent vCPU saw meanwhile, and the cost of
+ * get-and-clear of the bitmap with a fraction of the pages dirtied.
+ */
+#include "bench.h"
+
+#include <mmu/mmu_debug.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define LOG_BASE_GPA (4 * SZ_1G)
+#define PROBE_BASE_GPA (1 * SZ_1G)
+#define PROBE_BYTES SZ_2M
+#define LOG_SLOT 0
+#define PROBE_SLOT 1
+
+/* A vCPU that keeps re-faulting pages of its own small slot and records the
+ * longest single fault (load_root + fault until resolved). */
+struct prober {
+	pthread_t th;
+	struct mmu_vcpu *mv;
+	atomic_bool stop;
+	u64 max_ns, faults;
+};
+
+static void *prober_main(void *arg)
+{
+	struct prober *p = arg;
+
+	for (u64 i = 0; !atomic_load(&p->stop); i++) {
+		u64 t0 = bench_now_ns(), dt;
+
+		bench_fault_range(p->mv, PROBE_BASE_GPA + (i % 512) * SZ_4K, SZ_4K, SZ_4K,
+				  MMU_ACC_READ);
+		dt = bench_now_ns() - t0;
+		p->max_ns = MAX(p->max_ns, dt);
+		p->faults++;
+	}
+	return NULL;
+}
+
+static void add_probe_slot(struct mmu *mmu)
+{
+	struct memslot_desc d = {
+		.id = PROBE_SLOT, .base_gfn = gpa_to_gfn(GPA(PROBE_BASE_GPA)),
+		.npages = bench_pages(PROBE_BYTES), .backing = HFN((1ull << 41) / SZ_4K + 1),
+	};
+
+	if (mmu_slot_add(mmu, &d))
+		bench_die("probe slot add failed");
+}
+
+/* A slot of 'bytes' mapped entirely with 'map_size' leaves. */
+static struct mmu *populated(u64 bytes, u64 map_size, struct mmu_vcpu **mv)
+{
+	struct mmu *mmu = bench_mmu_with_slot(LOG_SLOT, LOG_BASE_GPA, bytes, map_size);
+
+	*mv = mmu_vcpu_create(mmu, 0);
+	if (!*mv)
+		bench_die("mmu_vcpu_create failed");
+	bench_fault_range(*mv, LOG_BASE_GPA, bytes, map_size, MMU_ACC_WRITE);
+	return mmu;
+}
+
+static void enable_logging(struct mmu *mmu)
+{
+	int rc = mmu_slot_set_flags(mmu, LOG_SLOT, MEMSLOT_DIRTY_LOG);
+
+	if (rc)
+		bench_die("enabling dirty logging failed: %d", rc);
+}
+
+struct enable_result {
+	double ms, hold_ms, probe_ms;
+	u64 holds, yields, maps_4k, maps_huge;
+};
+
+/* One run: populate, then enable logging while a prober vCPU faults. */
+static struct enable_result enable_run(u64 bytes, u64 map_size)
+{
+	struct mmu_vcpu *mv;
+	struct mmu *mmu = populated(bytes, map_size, &mv);
+	struct prober p = { 0 };
+	struct enable_result r;
+	struct mmu_lock_stats ex;
+	struct mmu_stats st;
+	u64 t0;
+
+	add_probe_slot(mmu);
+	p.mv = mmu_vcpu_create(mmu, 1);
+	bench_fault_range(p.mv, PROBE_BASE_GPA, PROBE_BYTES, SZ_4K, MMU_ACC_READ);
+	pthread_create(&p.th, NULL, prober_main, &p);
+	mmu_debug_lock_stats(mmu, &ex, true);
+	t0 = bench_now_ns();
+	enable_logging(mmu);
+	r.ms = (double)(bench_now_ns() - t0) / 1e6;
+	mmu_debug_lock_stats(mmu, &ex, false);
+	atomic_store(&p.stop, true);
+	pthread_join(p.th, NULL);
+	mmu_get_stats(mmu, &st);
+	r.hold_ms = (double)ex.excl_max_ns / 1e6;
+	r.holds = ex.excl_acquisitions;
+	r.yields = ex.yields;
+	r.probe_ms = (double)p.max_ns / 1e6;
+	r.maps_4k = st.maps_4k;
+	r.maps_huge = st.maps_2m + st.maps_1g;
+	mmu_vcpu_destroy(p.mv);
+	mmu_vcpu_destroy(mv);
+	mmu_destroy(mmu);
+	return r;
+}
+
+static void enable_row(u64 bytes, u64 map_size, const char *name)
+{
+	double ms[BENCH_SLOW_RUNS], hold[BENCH_SLOW_RUNS], probe[BENCH_SLOW_RUNS];
+	struct enable_result r = { 0 };
+
+	for (unsigned i = 0; i < BENCH_SLOW_RUNS; i++) {
+		r = enable_run(bytes, map_size);
+		ms[i] = r.ms;
+		hold[i] = r.hold_ms;
+		probe[i] = r.probe_ms;
+	}
+	printf("  %3llu GiB %-4s %10.2f %12.3f %7llu %7llu %12.3f   %s\n",
+	       (unsigned long long)(bytes / SZ_1G), name, bench_median(ms, BENCH_SLOW_RUNS),
+	       bench_median(hold, BENCH_SLOW_RUNS), (unsigned long long)r.holds,
+	       (unsigned long long)r.yields, bench_median(probe, BENCH_SLOW_RUNS),
+	       r.maps_huge == 0 && r.maps_4k == bench_pages(bytes) + bench_pages(PROBE_BYTES) ?
+	       "all 4K after" : "NOT fully split");
+}
+
+void bench_enable_dirty_log(void)
+{
+	printf("\nEnable dirty logging (eager split of a populated slot to 4K), median of %u\n",
+	       BENCH_SLOW_RUNS);
+	printf("  %-12s %10s %12s %7s %7s %12s\n", "slot", "time ms", "max excl ms", "holds",
+	       "yields", "probe max ms");
+	for (u64 gib = 1; gib <= 4; gib *= 4) {
+		enable_row(gib * SZ_1G, SZ_2M, "2M");
+		enable_row(gib * SZ_1G, SZ_1G, "1G");
+	}
+	printf("  (max excl: longest single hold of the exclusive MMU lock during the enable\n"
+	       "   (mmu_debug_lock_stats); holds/yields: exclusive acquisitions and lock drops\n"
+	       "   by long walks in the last run; probe: worst single fault of a concurrent vCPU\n"
+	       "   on another slot during the enable)\n");
+}
+
+/* --- get dirty log ------------------------------------------------------- */
+
+static u64 dirty_every(struct mmu_vcpu *mv, u64 bytes, unsigned every)
+{
+	u64 n = 0;
+
+	for (u64 off = 0; off < bytes; off += (u64)every * SZ_4K, n++)
+		bench_fault_range(mv, LOG_BASE_GPA + off, SZ_4K, SZ_4K, MMU_ACC_WRITE);
+	return n;
+}
+
+static u64 popcount_bitmap(const u64 *bm, u64 words)
+{
+	u64 n = 0;
+
+	for (u64 i = 0; i < words; i++)
+		n += (u64)__builtin_popcountll(bm[i]);
+	return n;
+}
+
+static void get_log_row(u64 bytes, unsigned every)
+{
+	struct mmu_vcpu *mv;
+	struct mmu *mmu = populated(bytes, SZ_2M, &mv);
+	u64 words = bench_pages(bytes) / 64;
+	u64 *bm = calloc(words, sizeof(u64));
+	double ms[BENCH_RUNS];
+	u64 dirtied = 0;
+
+	if (!bm)
+		bench_die("out of memory");
+	enable_logging(mmu);
+	for (unsigned i = 0; i < BENCH_RUNS; i++) {
+		u64 t0;
+		int rc;
+
+		dirtied = every ? dirty_every(mv, bytes, every) : 0;
+		t0 = bench_now_ns();
+		rc = mmu_slot_get_dirty_log(mmu, LOG_SLOT, bm);
+		ms[i] = (double)(bench_now_ns() - t0) / 1e6;
+		if (rc || popcount_bitmap(bm, words) != dirtied)
+			bench_die("get_dirty_log: rc %d, %llu bits for %llu pages dirtied", rc,
+				  (unsigned long long)popcount_bitmap(bm, words),
+				  (unsigned long long)dirtied);
+	}
+	printf("  %3llu GiB %8s %10llu %10.3f %12.3f\n", (unsigned long long)(bytes / SZ_1G),
+	       every ? (every == 10 ? "10%" : "100%") : "0%", (unsigned long long)dirtied,
+	       bench_median(ms, BENCH_RUNS), bench_median(ms, BENCH_RUNS) * SZ_1G / (double)bytes);
+	free(bm);
+	mmu_vcpu_destroy(mv);
+	mmu_destroy(mmu);
+}
+
+void bench_get_dirty_log(void)
+{
+	printf("\nGet dirty log (copy + clear + re-protect), 4K mappings after eager split, "
+	       "median of %u\n", BENCH_RUNS);
+	printf("  %-7s %8s %10s %10s %12s\n", "slot", "dirtied", "pages", "time ms", "ms per GiB");
+	for (u64 gib = 1; gib <= 4; gib *= 4) {
+		get_log_row(gib * SZ_1G, 0);
+		get_log_row(gib * SZ_1G, 10);
+	}
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_mmu: hosted MMU benchmarks, printed as one table (make bench).
+ * docs/performance.md explains each figure and sets KVM's published
+ * numbers beside them.
+ *
+ *   bench_mmu [--threads=N]    N: most fault threads (default: online CPUs, >= 2)
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static void cpu_model(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(out, len, "unknown CPU");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !colon)
+			continue;
+		snprintf(out, len, "%s", colon + 2);
+		out[strcspn(out, "\n")] = 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
+static void print_conditions(unsigned max_threads)
+{
+	char cpu[128], when[64];
+	struct utsname u;
+	time_t now = time(NULL);
+
+	cpu_model(cpu, sizeof(cpu));
+	uname(&u);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+	printf("Keel MMU benchmarks (hosted: the MMU as a library, fake backing frames)\n");
+	printf("  machine : %s, %ld CPUs online, %s %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+	       u.sysname, u.release);
+	printf("  build   : %s flavour, gcc %s, SPTE format EPT\n",
+	       MMU_BENCH_FLAVOUR, __VERSION__);
+	printf("  when    : %s; fault threads up to %u; CLOCK_MONOTONIC\n", when, max_threads);
+}
+
+int main(int argc, char **argv)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned max_threads = (unsigned)MIN(MAX(online, 2), BENCH_MAX_THREADS);
+	u64 t0 = bench_now_ns();
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--threads=", 10))
+			max_threads = (unsigned)MIN(MAX(atoi(argv[i] + 10), 1), BENCH_MAX_THREADS);
+		else
+			bench_die("usage: bench_mmu [--threads=N]");
+	}
+	print_conditions(max_threads);
+	bench_demand_faults(max_threads);
+	bench_table_memory();
+	bench_enable_dirty_log();
+	bench_get_dirty_log();
+	printf("\n(total bench time %.1f s)\n", (double)(bench_now_ns() - t0) / 1e9);
+	return 0;
+}

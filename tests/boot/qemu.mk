@@ -1,0 +1,3 @@
+# QEMU boot tests (AMD SVM under TCG). Each script boots keel.efi a bounded
+# number of times and prints TAP lines.
+BOOT_TESTS += tests/boot/qemu-svm.sh tests/boot/qemu-nosvm.sh tests/boot/qemu-faults.sh

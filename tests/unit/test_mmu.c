@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Functional tests of the MMU through its public API (mmu/mmu.h) and the
+ * debug API (mmu/mmu_debug.h). Every test runs once per entry format.
+ */
+#include "tests/unit/mmu_test_util.h"
+
+#define BACKING 0x100000ull /* host frame 4 GiB: 1 GiB aligned */
+
+/* A 1 GiB-aligned 2 GiB slot: one fault maps 1 GiB. */
+static void test_fault_1g(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+	hfn_t hfn;
+
+	tmmu_add_slot(t->mmu, 0, GIB_PAGES, 2 * GIB_PAGES, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 0x1234, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + 77, &hfn, NULL), 3);
+	assert_int_equal(hfn.v, BACKING + 77);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 0x5000, MMU_ACC_READ), MMU_FAULT_SPURIOUS);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_1g, 1);
+	assert_int_equal(st.faults_fixed, 1);
+	assert_int_equal(st.faults_spurious, 1);
+	/* root + level-3 table */
+	assert_int_equal(st.tables_in_use, 2);
+}
+
+/* 2 MiB alignment but not 1 GiB: 2 MiB leaves. */
+static void test_fault_2m(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+
+	tmmu_add_slot(t->mmu, 1, GIB_PAGES, GIB_PAGES, BACKING + MIB2_PAGES, 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + SZ_2M + 8, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + MIB2_PAGES, NULL, NULL), 2);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_2m, 1);
+	assert_int_equal(st.maps_1g, 0);
+}
+
+/* Misaligned backing, and the edges of a slot that is not 2 MiB-sized. */
+static void test_fault_4k(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+	hfn_t hfn;
+
+	tmmu_add_slot(t->mmu, 0, 0x1000, MIB2_PAGES, BACKING + 1, 0);
+	assert_int_equal(tmmu_fault(t->v, 0x1000ull << 12, MMU_ACC_EXEC), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x1000, &hfn, NULL), 1);
+	assert_int_equal(hfn.v, BACKING + 1);
+	/* Aligned backing, but the slot covers only part of a 2 MiB range. */
+	tmmu_add_slot(t->mmu, 1, 0x200 * 9 + 5, 100, BACKING + 0x200 * 9 + 5, 0);
+	assert_int_equal(tmmu_fault(t->v, (0x200ull * 9 + 50) << 12, MMU_ACC_READ),
+			 MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x200 * 9 + 50, NULL, NULL), 1);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k, 2);
+}
+
+static void test_no_slot(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+
+	tmmu_add_slot(t->mmu, 0, 0, 16, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, 16 << 12, MMU_ACC_READ), MMU_FAULT_NO_SLOT);
+	assert_int_equal(tmmu_fault(t->v, 1ull << 50, MMU_ACC_READ), MMU_FAULT_NO_SLOT);
+	assert_int_equal(tmmu_level_of(t->mmu, 16, NULL, NULL), 0);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.no_slot, 2);
+	assert_int_equal(st.maps_4k + st.maps_2m + st.maps_1g, 0);
+}
+
+static void test_readonly_slot(void **state)
+{
+	struct tmmu *t = *state;
+	u32 perms = 0;
+
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, BACKING, MEMSLOT_READONLY);
+	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_WRITE), MMU_FAULT_PERM);
+	assert_int_equal(tmmu_level_of(t->mmu, 3, NULL, NULL), 0);
+	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 3, NULL, &perms), 2);
+	assert_int_equal(perms, MMU_ACC_READ | MMU_ACC_EXEC);
+	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_WRITE), MMU_FAULT_PERM);
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, 0), -EINVAL);
+}
+
+static void test_bad_slots(void **state)
+{
+	struct tmmu *t = *state;
+	struct memslot_desc d = { .id = 3, .base_gfn = GFN(100), .npages = 100,
+				  .backing = HFN(BACKING) };
+
+	assert_int_equal(mmu_slot_add(t->mmu, &d), 0);
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EEXIST);
+	d.id = 4;
+	d.base_gfn = GFN(150); /* overlaps slot 3 */
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EEXIST);
+	d.base_gfn = GFN(1ull << 36); /* beyond 48-bit gpa */
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EINVAL);
+	d.base_gfn = GFN(0);
+	d.npages = 0;
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EINVAL);
+	d.npages = 1;
+	d.id = MMU_MAX_SLOTS;
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EINVAL);
+	d.id = 4;
+	d.flags = BIT(7);
+	assert_int_equal(mmu_slot_add(t->mmu, &d), -EINVAL);
+	assert_int_equal(mmu_slot_delete(t->mmu, 9), -ENOENT);
+	assert_int_equal(mmu_slot_move(t->mmu, 9, GFN(0)), -ENOENT);
+	assert_int_equal(mmu_slot_move(t->mmu, 3, GFN((1ull << 36) - 50)), -EINVAL);
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 9, 0), -ENOENT);
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 3, BIT(9)), -EINVAL);
+}
+
+static void test_zap_range(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+
+	tmmu_add_slot(t->mmu, 0, 0, 4 * MIB2_PAGES, BACKING + 1, 0); /* 4 KiB only */
+	for (u64 g = 0; g < 64; g++)
+		assert_int_equal(tmmu_fault(t->v, g << 12, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	mmu_zap_gfn_range(t->mmu, GFN(10), GFN(20));
+	assert_int_equal(tmmu_level_of(t->mmu, 9, NULL, NULL), 1);
+	assert_int_equal(tmmu_level_of(t->mmu, 10, NULL, NULL), 0);
+	assert_int_equal(tmmu_level_of(t->mmu, 19, NULL, NULL), 0);
+	assert_int_equal(tmmu_level_of(t->mmu, 20, NULL, NULL), 1);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k, 54);
+	assert_int_equal(st.zaps, 10);
+	assert_true(st.tlb_flush_requests >= 1);
+	tmmu_assert_verify(t->mmu);
+	/* Zapping a whole 2 MiB range removes its table too. */
+	mmu_zap_gfn_range(t->mmu, GFN(0), GFN(MIB2_PAGES));
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k, 0);
+	assert_int_equal(st.tables_in_use - mmu_debug_tables_pending_free(t->mmu), 3);
+}
+
+/* Zapping part of a huge mapping removes all of it. */
+static void test_zap_partial_huge(void **state)
+{
+	struct tmmu *t = *state;
+
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, 0, MMU_ACC_READ), MMU_FAULT_FIXED);
+	mmu_zap_gfn_range(t->mmu, GFN(5), GFN(6));
+	assert_int_equal(tmmu_level_of(t->mmu, 100, NULL, NULL), 0);
+}
+
+static void test_invalidate_roots(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+	hpa_t r1, r2;
+	bool flush;
+	unsigned valid;
+
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, BACKING, 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &r1, &flush), 0);
+	assert_true(flush); /* first entry */
+	assert_int_equal(mmu_vcpu_load_root(t->v, &r1, &flush), 0);
+	assert_false(flush);
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_READ), MMU_FAULT_FIXED);
+	mmu_invalidate_all_roots(t->mmu);
+	/* The old root is obsolete: the fault must not install into it. */
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_READ), MMU_FAULT_RETRY);
+	assert_int_equal(mmu_debug_root_count(t->mmu, &valid), 1);
+	assert_int_equal(valid, 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &r2, &flush), 0);
+	assert_true(flush);
+	assert_int_not_equal(r1.v, r2.v);
+	assert_int_equal(tmmu_level_of(t->mmu, 1, NULL, NULL), 0);
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_READ), MMU_FAULT_FIXED);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.root_invalidations, 1);
+	assert_int_equal(st.retries_obsolete, 1);
+	assert_int_equal(mmu_debug_root_count(t->mmu, &valid), 1);
+	assert_int_equal(valid, 1);
+}
+
+static void test_slot_move_delete(void **state)
+{
+	struct tmmu *t = *state;
+	hfn_t hfn;
+	u32 flags;
+
+	tmmu_add_slot(t->mmu, 2, 0x100, 0x100, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, 0x180ull << 12, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(mmu_slot_move(t->mmu, 2, GFN(0x1000)), 0);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x180, NULL, NULL), 0);
+	assert_int_equal(tmmu_fault(t->v, 0x180ull << 12, MMU_ACC_READ), MMU_FAULT_NO_SLOT);
+	assert_int_equal(tmmu_fault(t->v, 0x1080ull << 12, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x1080, &hfn, NULL), 1);
+	assert_int_equal(hfn.v, BACKING + 0x80);
+	assert_true(mmu_gfn_to_hfn(t->mmu, GFN(0x10ff), &hfn, &flags));
+	assert_int_equal(hfn.v, BACKING + 0xff);
+	assert_int_equal(mmu_slot_delete(t->mmu, 2), 0);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x1080, NULL, NULL), 0);
+	assert_false(mmu_gfn_to_hfn(t->mmu, GFN(0x1080), &hfn, &flags));
+	assert_int_equal(tmmu_fault(t->v, 0x1080ull << 12, MMU_ACC_READ), MMU_FAULT_NO_SLOT);
+	/* The id can be reused. */
+	tmmu_add_slot(t->mmu, 2, 0x100, 0x100, BACKING, 0);
+}
+
+static u64 count_bits(const u64 *bm, u64 words)
+{
+	u64 n = 0;
+
+	for (u64 i = 0; i < words; i++)
+		n += __builtin_popcountll(bm[i]);
+	return n;
+}
+
+/* Enable splits 1 GiB -> 2 MiB -> 4 KiB; writes are logged; harvest
+ * write-protects again; disable lets faults map huge pages again. */
+static void test_dirty_log_cycle(void **state)
+{
+	struct tmmu *t = *state;
+	static u64 bitmap[GIB_PAGES / 64];
+	struct mmu_stats st;
+	u32 perms = 0;
+
+	tmmu_add_slot(t->mmu, 0, GIB_PAGES, GIB_PAGES, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 0, bitmap), -EINVAL);
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, MEMSLOT_DIRTY_LOG), 0);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_1g, 0);
+	assert_int_equal(st.maps_2m, 0);
+	assert_int_equal(st.maps_4k, GIB_PAGES);
+	assert_int_equal(st.splits, 1 + 512);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + 5, NULL, &perms), 1);
+	assert_false(perms & MMU_ACC_WRITE);
+
+	/* Writes to 3 pages: fixed (write-protection fault), logged. */
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 5 * PAGE_SIZE, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 700 * PAGE_SIZE, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 0x3ffff000ull, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 5 * PAGE_SIZE, MMU_ACC_WRITE), MMU_FAULT_SPURIOUS);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 0, bitmap), 0);
+	assert_int_equal(count_bits(bitmap, GIB_PAGES / 64), 3);
+	assert_true(bitmap[0] & BIT(5));
+	assert_true(bitmap[700 / 64] & BIT(700 % 64));
+	assert_true(bitmap[GIB_PAGES / 64 - 1] & BIT(63));
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + 5, NULL, &perms), 1);
+	assert_false(perms & MMU_ACC_WRITE);
+	/* Harvest cleared the log. */
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 0, bitmap), 0);
+	assert_int_equal(count_bits(bitmap, GIB_PAGES / 64), 0);
+	/* A read fault of a clean page maps it read-only. */
+	mmu_zap_gfn_range(t->mmu, GFN(GIB_PAGES + 9), GFN(GIB_PAGES + 10));
+	assert_int_equal(tmmu_fault(t->v, SZ_1G + 9 * PAGE_SIZE, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + 9, NULL, &perms), 1);
+	assert_false(perms & MMU_ACC_WRITE);
+
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, 0), 0);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k, 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 3);
+}
+
+/* A huge mapping met by a write fault while the slot is dirty-logged is
+ * split on demand (eager splitting could not allocate). */
+static void test_dirty_log_split_nomem(void **state)
+{
+	struct tmmu *t = *state;
+	u32 perms = 0;
+
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, 0, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	env_hosted_fail_page_alloc_every(1);
+	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, MEMSLOT_DIRTY_LOG), 0);
+	env_hosted_fail_page_alloc_every(0);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(tmmu_level_of(t->mmu, 0, NULL, &perms), 2);
+	assert_false(perms & MMU_ACC_WRITE);
+	assert_int_equal(tmmu_fault(t->v, 7 * PAGE_SIZE, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 7, NULL, &perms), 1);
+	assert_true(perms & MMU_ACC_WRITE);
+	assert_int_equal(tmmu_level_of(t->mmu, 8, NULL, &perms), 1);
+	assert_false(perms & MMU_ACC_WRITE);
+}
+
+/* Every page-table allocation of a fault fails in turn: NOMEM, nothing
+ * leaked, nothing inconsistent, and the fault succeeds once memory is back. */
+static void test_alloc_failure(void **state)
+{
+	struct tmmu *t = *state;
+	hpa_t root;
+	bool flush;
+
+	tmmu_add_slot(t->mmu, 0, 0x40000, 16, BACKING, 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	for (u64 n = 1; n <= 3; n++) {
+		env_hosted_fail_page_alloc_nth(n);
+		assert_int_equal(mmu_page_fault(t->v, GPA(0x40000ull << 12), MMU_ACC_READ),
+				 n == 1 ? MMU_FAULT_NOMEM : MMU_FAULT_NOMEM);
+		tmmu_assert_verify(t->mmu);
+		mmu_zap_gfn_range(t->mmu, GFN(0), GFN(1ull << 36));
+	}
+	env_hosted_fail_page_alloc_nth(0);
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x40000ull << 12), MMU_ACC_READ),
+			 MMU_FAULT_FIXED);
+	/* Root allocation failure */
+	mmu_invalidate_all_roots(t->mmu);
+	env_hosted_fail_page_alloc_nth(1);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), -ENOMEM);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+}
+
+static void test_prefault(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+
+	tmmu_add_slot(t->mmu, 0, MIB2_PAGES, 2 * MIB2_PAGES + 3, BACKING, 0);
+	assert_int_equal(mmu_prefault(t->v, GPA(SZ_2M), 2 * SZ_2M + 3 * PAGE_SIZE), 0);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_2m, 2);
+	assert_int_equal(st.maps_4k, 3);
+	assert_int_equal(mmu_prefault(t->v, GPA(SZ_2M), 3 * SZ_2M), -ENOENT);
+	assert_int_equal(mmu_prefault(t->v, GPA(~0ull - 10), 100), -EINVAL);
+}
+
+static void test_result_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mmu_fault_result_name(MMU_FAULT_RETRY_SLOT), "retry-slot");
+	assert_string_equal(mmu_fault_result_name((enum mmu_fault_result)99), "?");
+}
+
+/* Each test twice, named after the format it runs on. */
+#define FMT_TESTS(fn)                                                                    \
+	{ #fn "_npt", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_npt },          \
+	{ #fn "_ept", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_ept }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FMT_TESTS(test_fault_1g),
+		FMT_TESTS(test_fault_2m),
+		FMT_TESTS(test_fault_4k),
+		FMT_TESTS(test_no_slot),
+		FMT_TESTS(test_readonly_slot),
+		FMT_TESTS(test_bad_slots),
+		FMT_TESTS(test_zap_range),
+		FMT_TESTS(test_zap_partial_huge),
+		FMT_TESTS(test_invalidate_roots),
+		FMT_TESTS(test_slot_move_delete),
+		FMT_TESTS(test_dirty_log_cycle),
+		FMT_TESTS(test_dirty_log_split_nomem),
+		FMT_TESTS(test_alloc_failure),
+		FMT_TESTS(test_prefault),
+		cmocka_unit_test(test_result_names),
+	};
+
+	return cmocka_run_group_tests_name("unit_mmu", tests, NULL, NULL);
+}

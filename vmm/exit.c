@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Generic exit dispatch. The vendor backend has decoded the exit into
+ * v->exit; each handler either completes the instruction (and moves RIP
+ * past it), injects an exception, or stops the VM. Keel itself never
+ * fails because of what a guest does.
+ */
+#include <keel/host.h>
+#include "mmu/mmu.h"
+#include "vmm/vmm.h"
+
+static const char *const exit_names[] = {
+	[EXIT_NONE] = "none",         [EXIT_CPUID] = "cpuid",
+	[EXIT_RDMSR] = "rdmsr",       [EXIT_WRMSR] = "wrmsr",
+	[EXIT_IO] = "io",             [EXIT_HLT] = "hlt",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_TDP_FAULT] = "tdp-fault",
+	[EXIT_TDP_MISCONFIG] = "tdp-misconfig", [EXIT_SHUTDOWN] = "shutdown",
+	[EXIT_EXTINT] = "external-interrupt", [EXIT_EXCEPTION] = "exception",
+	[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_OTHER] = "other",
+};
+
+const char *vmm_exit_name(enum exit_kind k)
+{
+	return (unsigned)k < ARRAY_SIZE(exit_names) ? exit_names[k] : "?";
+}
+
+/* Stop with the full hardware state in the log. */
+static void stop_with_dump(struct vcpu *v, const char *why)
+{
+	struct vm_exit *e = &v->exit;
+
+	host_log("keel: vm %s: %s: exit %s (raw 0x%llx, info 0x%llx 0x%llx) at rip=0x%llx\n",
+		 v->vm->name, why, vmm_exit_name(e->kind), (unsigned long long)e->raw_reason,
+		 (unsigned long long)e->qual[0], (unsigned long long)e->qual[1],
+		 (unsigned long long)v->regs.rip);
+	v->vm->ops->dump(v);
+	vm_stop(v->vm, "%s (exit %s, raw 0x%llx)", why, vmm_exit_name(e->kind),
+		(unsigned long long)e->raw_reason);
+}
+
+static void handle_tdp_fault(struct vcpu *v)
+{
+	const struct vm_exit *e = &v->exit;
+	enum mmu_fault_result r;
+
+	v->stats.tdp_faults++;
+	r = mmu_page_fault(v->mmu, e->tdp.gpa, e->tdp.access);
+	switch (r) {
+	case MMU_FAULT_FIXED:
+	case MMU_FAULT_SPURIOUS:
+	case MMU_FAULT_RETRY:
+	case MMU_FAULT_RETRY_SLOT: /* we hold nothing: re-entering is the retry */
+		return;
+	case MMU_FAULT_NO_SLOT:
+		vmm_handle_open_bus(v);
+		return;
+	default:
+		host_log("keel: vm %s: tdp fault at gpa 0x%llx access 0x%x: %s\n", v->vm->name,
+			 (unsigned long long)e->tdp.gpa.v, e->tdp.access,
+			 mmu_fault_result_name(r));
+		stop_with_dump(v, "unresolvable TDP fault");
+	}
+}
+
+/* HLT with no interrupt source Keel could ever deliver: the guest is done
+ * without saying so. */
+static void handle_hlt(struct vcpu *v)
+{
+	v->stats.hlt++;
+	stop_with_dump(v, "guest halted without reporting a result");
+}
+
+void vmm_handle_exit(struct vcpu *v)
+{
+	switch (v->exit.kind) {
+	case EXIT_CPUID:
+		vmm_handle_cpuid(v);
+		break;
+	case EXIT_RDMSR:
+		vmm_handle_rdmsr(v);
+		break;
+	case EXIT_WRMSR:
+		vmm_handle_wrmsr(v);
+		break;
+	case EXIT_IO:
+		vmm_handle_io(v);
+		break;
+	case EXIT_HLT:
+		handle_hlt(v);
+		break;
+	case EXIT_HYPERCALL:
+		vmm_handle_hypercall(v);
+		break;
+	case EXIT_TDP_FAULT:
+		handle_tdp_fault(v);
+		break;
+	case EXIT_EXTINT:
+		break; /* the host takes it on return; nothing to do for the guest */
+	case EXIT_SHUTDOWN:
+		stop_with_dump(v, "guest triple fault (shutdown)");
+		break;
+	default:
+		stop_with_dump(v, "unhandled exit");
+		break;
+	}
+}

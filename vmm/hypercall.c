@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+/* Keel's hypercalls (guest/abi.h, docs/guest-abi.md). */
+#include <keel/errno.h>
+#include <keel/host.h>
+#include "guest/abi.h"
+#include "vmm/vmm.h"
+
+static void hc_done(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	vm->guest_failures = v->regs.rbx;
+	vm->guest_tests = v->regs.rcx;
+	vm->guest_pass = vm->guest_failures == 0 && vm->guest_tests > 0;
+	vm->state = VM_DONE;
+	host_log("keel: vm %s: guest reports %llu of %llu self-tests failed\n", vm->name,
+		 (unsigned long long)vm->guest_failures, (unsigned long long)vm->guest_tests);
+}
+
+void vmm_handle_hypercall(struct vcpu *v)
+{
+	v->stats.hypercalls++;
+	switch (v->regs.rax) {
+	case KEEL_HC_PING:
+		v->regs.rbx = ~v->regs.rbx;
+		v->regs.rax = 0;
+		break;
+	case KEEL_HC_DONE:
+		hc_done(v);
+		return;
+	default:
+		v->regs.rax = (u64)-ENOSYS;
+		break;
+	}
+	vmm_skip_insn(v);
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Open bus: a guest access to a guest-physical address in no memslot. Keel
+ * never maps host memory there. It decodes the faulting MOV (reading the
+ * instruction through the guest's page tables), completes it as open bus
+ * (loads return all ones, stores are dropped), and moves RIP on. Anything
+ * it cannot complete exactly stops the VM with a report.
+ */
+#include <keel/errno.h>
+#include <keel/host.h>
+#include "mmu/mmu.h"
+#include "vmm/insn_decode.h"
+#include "vmm/vmm.h"
+
+#define OPEN_BUS_LOG_LIMIT 8 /* log the first few accesses; count them all */
+
+static u64 ones(unsigned bytes)
+{
+	return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+}
+
+/* Write 'val' into the register as a 'size'-byte destination does: 32-bit
+ * writes zero-extend, 8- and 16-bit ones keep the other bits. */
+static void write_reg(struct vcpu *v, const struct mmio_insn *m, u64 val)
+{
+	u64 *r = vmm_gpr(v, m->reg);
+
+	if (m->high_byte)
+		*r = (*r & ~0xff00ull) | ((val & 0xff) << 8);
+	else if (m->dest_size >= 4)
+		*r = val & ones(m->dest_size);
+	else
+		*r = (*r & ~ones(m->dest_size)) | (val & ones(m->dest_size));
+}
+
+static u64 store_value(struct vcpu *v, const struct mmio_insn *m)
+{
+	u64 r;
+
+	if (m->has_imm)
+		return m->imm & ones(m->size);
+	r = *vmm_gpr(v, m->reg);
+	return (m->high_byte ? r >> 8 : r) & ones(m->size);
+}
+
+static void log_access(struct vcpu *v, const struct mmio_insn *m, gpa_t gpa, u64 val)
+{
+	struct vm *vm = v->vm;
+	u64 n = vm->open_bus_reads + vm->open_bus_writes;
+
+	if (n > OPEN_BUS_LOG_LIMIT)
+		return;
+	if (n == OPEN_BUS_LOG_LIMIT) {
+		host_log("keel: vm %s: open bus: further accesses are counted, not logged\n",
+			 vm->name);
+		return;
+	}
+	if (m->store)
+		host_log("keel: vm %s: open bus: %u-byte write of 0x%llx to gpa 0x%llx dropped "
+			 "(rip 0x%llx)\n", vm->name, m->size, (unsigned long long)val,
+			 (unsigned long long)gpa.v, (unsigned long long)v->regs.rip);
+	else
+		host_log("keel: vm %s: open bus: %u-byte read of gpa 0x%llx -> all ones "
+			 "(rip 0x%llx)\n", vm->name, m->size, (unsigned long long)gpa.v,
+			 (unsigned long long)v->regs.rip);
+}
+
+static bool access_matches(const struct vm_exit *e, const struct mmio_insn *m)
+{
+	return m->store == (e->tdp.access == MMU_ACC_WRITE);
+}
+
+void vmm_handle_open_bus(struct vcpu *v)
+{
+	const struct vm_exit *e = &v->exit;
+	u8 buf[INSN_MAX_LEN];
+	struct mmio_insn m;
+	size_t n;
+	int r;
+
+	if (e->tdp.on_walk || e->tdp.access == MMU_ACC_EXEC) {
+		vm_stop(v->vm, "%s at gpa 0x%llx, which is in no memslot",
+			e->tdp.on_walk ? "guest page walk" : "instruction fetch",
+			(unsigned long long)e->tdp.gpa.v);
+		return;
+	}
+	n = vmm_fetch_insn(v, buf, sizeof(buf));
+	r = insn_decode_mov(buf, n, &m);
+	if (r || !access_matches(e, &m)) {
+		v->vm->ops->dump(v);
+		vm_stop(v->vm, "access to unbacked gpa 0x%llx by an instruction Keel does not "
+			"emulate (rip 0x%llx, %zu bytes %02x %02x %02x %02x)",
+			(unsigned long long)e->tdp.gpa.v, (unsigned long long)v->regs.rip, n,
+			n > 0 ? buf[0] : 0, n > 1 ? buf[1] : 0, n > 2 ? buf[2] : 0,
+			n > 3 ? buf[3] : 0);
+		return;
+	}
+	if (m.store) {
+		log_access(v, &m, e->tdp.gpa, store_value(v, &m));
+		v->vm->open_bus_writes++;
+	} else {
+		log_access(v, &m, e->tdp.gpa, 0);
+		write_reg(v, &m, ones(m.size));
+		v->vm->open_bus_reads++;
+	}
+	v->regs.rip += m.len;
+}

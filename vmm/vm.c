@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Creating a VM, running its vCPU until the guest ends or Keel stops it,
+ * and tearing it down. The run loop is the only place that enters the
+ * guest; every exit goes through vmm_handle_exit().
+ */
+#include <stdarg.h>
+#include <keel/errno.h>
+#include <keel/host.h>
+#include <keel/string.h>
+#include "arch/x86/cpu.h"
+#include "arch/x86/pcpu.h"
+#include "guest/abi.h"
+#include "mmu/mmu.h"
+#include "vmm/guest_setup.h"
+#include "vmm/vmm.h"
+
+#define GUEST_RAM_SLOT 0
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->state != VM_RUNNING)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_STOPPED;
+	host_log("keel: vm %s stopped: %s\n", vm->name, vm->stop_reason);
+}
+
+/* All guest RAM is one slot: guest-physical [0, mem_size) -> the backing
+ * boot/ reserved, whose alignment lets the MMU use 2 MiB and 1 GiB pages. */
+static int vm_add_ram(struct vm *vm)
+{
+	struct memslot_desc d = {
+		.id = GUEST_RAM_SLOT,
+		.base_gfn = GFN(0),
+		.npages = vm->mem_size / PAGE_SIZE,
+		.backing = hpa_to_hfn(HPA((u64)(uintptr_t)vm->mem)),
+		.flags = 0,
+	};
+
+	return mmu_slot_add(vm->mmu, &d);
+}
+
+static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup *s)
+{
+	struct vm *vm = host_alloc(sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	snprintf(vm->name, sizeof(vm->name), "%s", s->name);
+	vm->ops = ops;
+	vm->mem = s->mem;
+	vm->mem_size = s->mem_size;
+	vm->test_port_value = KEEL_TEST_PORT_RESET;
+	vm->mmu = mmu_create(ops->tdp_format);
+	if (!vm->mmu || vm_add_ram(vm)) {
+		if (vm->mmu)
+			mmu_destroy(vm->mmu);
+		host_free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *initial)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = 0;
+	v->regs = *initial; /* before vcpu_init: the backend builds from it */
+	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
+	if (!v->mmu)
+		return -ENOMEM;
+	r = vm->ops->vcpu_init(v);
+	if (r)
+		mmu_vcpu_destroy(v->mmu);
+	return r;
+}
+
+static void vcpu_destroy(struct vcpu *v)
+{
+	v->vm->ops->vcpu_free(v);
+	mmu_vcpu_destroy(v->mmu);
+}
+
+/* Enter the guest until it ends or is stopped. */
+static void vm_run_loop(struct vm *vm, struct vcpu *v)
+{
+	while (vm->state == VM_RUNNING) {
+		hpa_t root;
+		bool flush = false;
+
+		if (mmu_vcpu_load_root(v->mmu, &root, &flush)) {
+			vm_stop(vm, "no memory for a TDP root");
+			break;
+		}
+		if (vm->ops->vcpu_run(v, root, flush)) {
+			vm->ops->dump(v);
+			vm_stop(vm, "guest entry failed");
+			break;
+		}
+		v->stats.exits++;
+		vmm_handle_exit(v);
+	}
+}
+
+static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->pass = vm->state == VM_DONE && vm->guest_pass;
+	res->exits = v->stats.exits;
+	res->npf = v->stats.tdp_faults;
+	res->failures = vm->guest_failures;
+	res->tests = vm->guest_tests;
+	res->open_bus = vm->open_bus_reads + vm->open_bus_writes;
+	memcpy(res->stop_reason, vm->stop_reason, sizeof(res->stop_reason));
+	mmu_get_stats(vm->mmu, &res->mmu);
+}
+
+int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct vm_result *res)
+{
+	struct pcpu *cpu = pcpu_this();
+	struct vcpu_regs initial;
+	struct vcpu v;
+	struct vm *vm;
+	int r = ops->cpu_enable(cpu);
+
+	if (r)
+		return r;
+	vm = vm_create(ops, s);
+	if (!vm)
+		return -ENOMEM;
+	r = guest_setup(vm, s, &initial);
+	if (!r)
+		r = vcpu_create(vm, &v, &initial);
+	if (!r) {
+		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
+			 (unsigned long long)v.regs.rip);
+		vm_run_loop(vm, &v);
+		vm_collect(vm, &v, res);
+		vcpu_destroy(&v);
+	}
+	mmu_destroy(vm->mmu);
+	host_free(vm);
+	ops->cpu_disable(cpu);
+	return r;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine as vmm/ runs it: one guest-physical address space (one
+ * struct mmu), its memslots, the devices Keel emulates for it (COM1, the
+ * Keel test port, open bus), and its outcome. Generic: the vendor backend
+ * is reached only through vm->ops.
+ */
+#pragma once
+
+#include <keel/types.h>
+#include "arch/x86/vendor.h"
+#include "mmu/mmu.h"
+#include "vmm/vcpu.h"
+
+struct mmu;
+
+#define VM_NAME_MAX 32
+#define VM_STOP_REASON_MAX 128
+#define VM_SERIAL_LINE_MAX 160
+
+/* What Keel is asked to run. */
+struct vm_setup {
+	const char *name;       /* for the log and the summary line */
+	const void *image;      /* flat binary, loaded at GUEST_LOAD_GPA */
+	size_t image_size;
+	void *mem;              /* host backing of guest-physical 0.. */
+	u64 mem_size;
+	const char *fail_test;  /* self-test to fail on purpose, or "" */
+};
+
+enum vm_state {
+	VM_RUNNING,
+	VM_DONE,    /* the guest reported its verdict */
+	VM_STOPPED, /* Keel stopped the VM (unhandled exit, bad state) */
+};
+
+struct vm {
+	char name[VM_NAME_MAX];
+	const struct vendor_ops *ops;
+	struct mmu *mmu;
+	u8 *mem;      /* host backing, identity-mapped */
+	u64 mem_size;
+	enum vm_state state;
+	/* Verdict from the guest's final hypercall. */
+	bool guest_pass;
+	u64 guest_failures, guest_tests;
+	char stop_reason[VM_STOP_REASON_MAX];
+	/* Devices. */
+	char serial_line[VM_SERIAL_LINE_MAX];
+	size_t serial_len;
+	u32 test_port_value;
+	u64 open_bus_reads, open_bus_writes;
+};
+
+struct vm_result {
+	bool pass;
+	u64 exits, npf, failures, tests;
+	u64 open_bus;
+	struct mmu_stats mmu; /* taken just before the VM is torn down */
+	char stop_reason[VM_STOP_REASON_MAX];
+};
+
+/* Create the VM and its vCPU, run the guest to its end, tear it down.
+ * 0 when the VM ran (pass or fail is in *res), negative when it could not
+ * be set up. Keel survives every guest behaviour. */
+int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct vm_result *res);
+
+/* Stop the VM with a reason (logged once). */
+__printf(2, 3) void vm_stop(struct vm *vm, const char *fmt, ...);

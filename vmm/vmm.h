@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm/ internals: the generic exit handlers and their helpers, shared by
+ * the files of vmm/. They work on struct vcpu and struct vm_exit only, so the SVM
+ * and VMX backends use them unchanged.
+ */
+#pragma once
+
+#include <keel/types.h>
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#define X86_VEC_UD 6
+#define X86_VEC_GP 13
+
+/* exit.c: handle v->exit; afterwards the VM runs on or is stopped. */
+void vmm_handle_exit(struct vcpu *v);
+const char *vmm_exit_name(enum exit_kind k);
+
+/* Handlers (one file each). */
+void vmm_handle_cpuid(struct vcpu *v);
+void vmm_handle_rdmsr(struct vcpu *v);
+void vmm_handle_wrmsr(struct vcpu *v);
+void vmm_handle_io(struct vcpu *v);
+void vmm_handle_hypercall(struct vcpu *v);
+/* MMIO to a guest-physical address in no slot: open bus (mmio.c). */
+void vmm_handle_open_bus(struct vcpu *v);
+
+/* insn.c: move RIP past the instruction that exited. Uses the hardware's
+ * next RIP or length when given, else decodes the instruction in guest
+ * memory. False (VM stopped) when it cannot. */
+bool vmm_skip_insn(struct vcpu *v);
+
+/* guest_mem.c: guest memory access for emulation. */
+/* Host pointer to 'len' bytes at gpa, all within one page of one slot. */
+void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len);
+/* Translate a guest-virtual address through the guest's page tables. */
+int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out);
+/* Fetch up to 'len' instruction bytes at RIP (stops at unmapped memory);
+ * returns the number of bytes read. */
+size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len);
+
+/* GPR by x86 register number (0 = rax .. 15 = r15). */
+u64 *vmm_gpr(struct vcpu *v, unsigned n);
