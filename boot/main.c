@@ -124,6 +124,7 @@ static int reserve_guest_memory(struct boot_state *b)
 	if (r)
 		return r;
 	b->mem_top = memmap_top(&m);
+	memmap_log(&m);
 	r = memmap_reserve_guest(&b->efi, &m, b->cfg.guest_mem, &base, &align);
 	b->efi.bs->FreePool(m.desc);
 	if (r) {

@@ -77,3 +77,25 @@ int memmap_reserve_guest(const struct efi_ctx *ctx, const struct efi_memmap *m, 
 	}
 	return -ENOMEM;
 }
+
+static const char *type_name(UINT32 t)
+{
+	static const char *const names[] = {
+		"reserved", "loader-code", "loader-data", "bs-code", "bs-data", "rt-code",
+		"rt-data", "free", "unusable", "acpi-reclaim", "acpi-nvs", "mmio", "mmio-port",
+		"pal-code", "persistent",
+	};
+
+	return t < ARRAY_SIZE(names) ? names[t] : "other";
+}
+
+void memmap_log(const struct efi_memmap *m)
+{
+	for (UINTN i = 0; i < efi_memmap_count(m); i++) {
+		const EFI_MEMORY_DESCRIPTOR *d = efi_memmap_at(m, i);
+
+		log_debug("keel: memmap %016llx-%016llx %s\n", (unsigned long long)d->PhysicalStart,
+			  (unsigned long long)(d->PhysicalStart + d->NumberOfPages * PAGE_SIZE - 1),
+			  type_name(d->Type));
+	}
+}

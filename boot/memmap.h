@@ -20,3 +20,6 @@ hpa_t memmap_top(const struct efi_memmap *m);
  */
 int memmap_reserve_guest(const struct efi_ctx *ctx, const struct efi_memmap *m, u64 size,
 			 hpa_t *base, u64 *align);
+
+/* Every descriptor, at log level debug. */
+void memmap_log(const struct efi_memmap *m);

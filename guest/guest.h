@@ -28,10 +28,14 @@ void guest_traps_init(void);
 bool guest_expect_gp(void (*fn)(void));
 
 /* tests.c */
+#define GUEST_TEST_SKIP 1
+
 struct guest_test {
 	const char *name;
-	/* Returns 0 on pass; on failure fills why[]. 'flip' asks the test to
-	 * expect the wrong answer (keel.cfg guest-fail) so it fails on purpose. */
+	/* Returns 0 on pass, GUEST_TEST_SKIP when the guest's memory does not
+	 * allow the test (why[] says so), else fails with why[] filled. 'flip'
+	 * asks the test to expect the wrong answer (keel.cfg guest-fail) so it
+	 * fails on purpose. */
 	int (*run)(const struct guest_info *gi, bool flip, char *why, size_t len);
 };
 extern const struct guest_test guest_tests[];

@@ -9,9 +9,11 @@
  *       walk down, linking new tables / splitting a huge leaf with cmpxchg
  *       root still valid? install the leaf with cmpxchg   (same lock hold)
  *
- * Nothing on this path unlinks a populated table, walks a shared list or
- * frees memory other than its own never-published table (seed 001); it has
- * no access to an exclusive-lock token.
+ * The only unlinking on this path is designed for the shared lock: a table
+ * replaced by a huge leaf is frozen entry by entry and handed to the
+ * deferred-free list. It never walks or edits a shared list other than that
+ * (under its own spinlock), never evicts or zaps to make room, and has no
+ * access to an exclusive-lock token (seed 001).
  */
 #include "mmu/mmu_internal.h"
 #include "mmu/tdp_iter.h"
@@ -73,6 +75,23 @@ static enum mmu_fault_result fault_check_slot(struct mmu *mmu, struct fault *f)
 	return MMU_FAULT_FIXED;
 }
 
+/*
+ * A table sits where the slot now allows a huge leaf (e.g. after a zap left
+ * part of it, or after dirty logging ended): replace it in place. This is a
+ * multi-step change under the shared lock, so the entry is frozen first:
+ * freezing unlinks the table (its entries are frozen in turn, so walkers
+ * still inside cannot install into it; it is freed after the grace period)
+ * and requests the TLB flush; then the leaf is stored over FROZEN.
+ */
+static int fault_replace_table(struct mmu_held *h, struct tdp_iter *it, spte_t leaf)
+{
+	int r = tdp_set_spte(h, it, h->mmu->fmt->frozen);
+
+	if (!r)
+		tdp_unfreeze(h, it, leaf);
+	return r;
+}
+
 static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root *root,
 					   struct tdp_iter *it, struct fault *f)
 {
@@ -80,6 +99,8 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 	struct mmu_held h = shared_held(s);
 	u64 first = ALIGN_DOWN(f->gfn, tdp_level_pages(it->level));
 	u32 perms = f->perms;
+	spte_t leaf;
+	int r;
 
 	env_hook(HOOK_FAULT_BEFORE_INSTALL, f);
 	/* Checked in the same shared-lock hold as the install below; an
@@ -96,10 +117,12 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 	}
 	if ((perms & MMU_ACC_WRITE) && (f->slot->d.flags & MEMSLOT_DIRTY_LOG))
 		slot_dirty_mark(f->slot, f->gfn); /* before the entry becomes writable */
-	if (tdp_set_spte(&h, it, spte_make_leaf(mmu->fmt, slot_gfn_to_hfn(f->slot, first),
-						 it->level, perms)))
-		return retry_race(mmu);
-	return MMU_FAULT_FIXED;
+	leaf = spte_make_leaf(mmu->fmt, slot_gfn_to_hfn(f->slot, first), it->level, perms);
+	if (spte_is_table(mmu->fmt, it->old, it->level))
+		r = fault_replace_table(&h, it, leaf);
+	else
+		r = tdp_set_spte(&h, it, leaf);
+	return r ? retry_race(mmu) : MMU_FAULT_FIXED;
 }
 
 /* A non-present entry above the goal: link a new, empty table. */
@@ -144,15 +167,10 @@ static enum mmu_fault_result tdp_map(struct mmu_shared *s, struct mmu_root *root
 	for_each_tdp_pte(&it, fmt, root->pt->spt, GFN(f->gfn), GFN(f->gfn + 1), 1) {
 		if (spte_frozen(fmt, it.old))
 			return retry_race(mmu);
-		if (spte_is_table(fmt, it.old, it.level)) {
-			/* A table already sits where a huge leaf could go: map
-			 * below it rather than tear it down on this path. */
-			if (it.level == f->goal_level)
-				f->goal_level--;
-			continue;
-		}
 		if (it.level == f->goal_level)
 			return fault_install(s, root, &it, f);
+		if (spte_is_table(fmt, it.old, it.level))
+			continue;
 		if (!root_is_valid(mmu, root))
 			return retry_obsolete(mmu);
 		if (spte_present(fmt, it.old))

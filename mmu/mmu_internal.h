@@ -183,6 +183,7 @@ struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level);
 void tdp_page_free_unlinked(struct mmu *mmu, struct tdp_page *pg);
 void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg);
 int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
+void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
 int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child);
 struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int level,
 				      u32 perm_mask);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Page-table pages and the one function through which every live SPTE
- * changes (tdp_set_spte). Its bookkeeping (handle_changed) keeps the
- * counters, requests TLB flushes, tears down tables that were unlinked and
- * checks the invariants; nothing else writes a live entry.
+ * changes (tdp_set_spte, plus tdp_unfreeze to finish a multi-step change).
+ * Its bookkeeping (account_gain/account_loss) keeps the counters, requests
+ * TLB flushes, tears down tables that were unlinked and checks the
+ * invariants; nothing else writes a live entry.
  */
 #include "mmu/mmu_internal.h"
 #include "mmu/tdp_iter.h"
@@ -47,16 +48,14 @@ static struct tdp_page *table_of(const struct mmu *mmu, spte_t s)
 
 static void present_inc(struct tdp_page *pg)
 {
-	u32 n = atomic_add(&pg->meta.present, 1);
-
-	MMU_ASSERT(n <= TDP_PTES_PER_TABLE);
+	atomic_add(&pg->meta.present, 1);
 }
 
 static void present_dec(struct tdp_page *pg)
 {
 	u32 old = __atomic_fetch_sub(&pg->meta.present, 1, __ATOMIC_SEQ_CST);
 
-	MMU_ASSERT(old > 0);
+	MMU_ASSERT(old > 0); /* a count never underflows (seed 002) */
 }
 
 /* Does this change remove or reduce a translation a TLB may hold? */
@@ -79,8 +78,56 @@ static bool change_needs_flush(const struct mmu *mmu, spte_t old, spte_t new, in
 	return (before & ~after) != 0;
 }
 
-static void handle_changed(const struct mmu_held *h, struct tdp_page *pg, int level,
-			   spte_t old, spte_t new, bool parent_removed);
+/*
+ * The counters (a table's present entries, the leaf gauges) follow one rule
+ * that keeps them from ever going below the truth, even while shared-mode
+ * threads race: a gain is counted BEFORE the entry carrying it becomes
+ * visible (and uncounted if the cmpxchg then fails), a loss AFTER the entry
+ * is gone. Whoever removes an entry therefore always finds its gain already
+ * counted. Counts may run high for a moment, never low; at rest (e.g. under
+ * the exclusive lock, where mmu_verify looks) they are exact.
+ */
+static void account_gain(struct mmu *mmu, struct tdp_page *pg, int level, spte_t old,
+			 spte_t new, int sign)
+{
+	const struct spte_format *f = mmu->fmt;
+
+	if (!spte_present(f, old) && spte_present(f, new))
+		sign > 0 ? present_inc(pg) : present_dec(pg);
+	if (spte_is_leaf(f, new, level) && !spte_is_leaf(f, old, level)) {
+		if (sign > 0)
+			mmu_count(&mmu->c.maps[level - 1]);
+		else
+			mmu_counter_sub(&mmu->c.maps[level - 1], 1);
+	}
+}
+
+static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg);
+
+/* Everything that follows an entry change: losses, flush, teardown. */
+static void account_loss(const struct mmu_held *h, struct tdp_page *pg, int level,
+			 spte_t old, spte_t new, bool parent_removed)
+{
+	struct mmu *mmu = h->mmu;
+	const struct spte_format *f = mmu->fmt;
+	bool was_table = spte_is_table(f, old, level);
+	bool same_table = was_table && spte_is_table(f, new, level) &&
+			  spte_table_hpa(f, old).v == spte_table_hpa(f, new).v;
+
+	/* A present leaf never silently changes its frame: zap (and flush) first. */
+	MMU_ASSERT(!(spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level)) ||
+		   spte_leaf_hfn(f, old, level).v == spte_leaf_hfn(f, new, level).v);
+	if (spte_present(f, old) && !spte_present(f, new))
+		present_dec(pg);
+	if (spte_is_leaf(f, old, level) && !spte_is_leaf(f, new, level)) {
+		mmu_counter_sub(&mmu->c.maps[level - 1], 1);
+		mmu_count(spte_present(f, new) ? &mmu->c.splits : &mmu->c.zaps);
+	}
+	if (!parent_removed && change_needs_flush(mmu, old, new, level))
+		mmu_request_tlb_flush(mmu);
+	if (was_table && !same_table)
+		handle_removed_table(h, table_of(mmu, old));
+}
 
 /*
  * A table was unlinked: take every entry out of it and account for what it
@@ -104,70 +151,57 @@ static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg)
 				break;
 			env_cpu_relax();
 		}
-		handle_changed(h, pg, pg->meta.level, old, 0, true);
+		account_loss(h, pg, pg->meta.level, old, 0, true);
 	}
-	MMU_ASSERT(atomic_read(&pg->meta.present) == 0);
+	/* Shared mode: a racer whose cmpxchg into this table failed may not
+	 * have uncounted its optimistic gain yet. */
+	MMU_ASSERT(!h->excl || atomic_read(&pg->meta.present) == 0);
 	reclaim_retire(h->mmu, pg);
 }
 
 /*
- * Bookkeeping for one entry of table 'pg' at 'level' that changed from old
- * to new. 'parent_removed': the whole table is going away, its flush has
- * been requested already.
- */
-static void handle_changed(const struct mmu_held *h, struct tdp_page *pg, int level,
-			   spte_t old, spte_t new, bool parent_removed)
-{
-	struct mmu *mmu = h->mmu;
-	const struct spte_format *f = mmu->fmt;
-	bool was_leaf = spte_is_leaf(f, old, level), is_leaf = spte_is_leaf(f, new, level);
-	bool was_table = spte_is_table(f, old, level), is_table = spte_is_table(f, new, level);
-	bool same_table = was_table && is_table &&
-			  spte_table_hpa(f, old).v == spte_table_hpa(f, new).v;
-
-	/* A present leaf never silently changes its frame: zap (and flush) first. */
-	MMU_ASSERT(!(was_leaf && is_leaf) ||
-		   spte_leaf_hfn(f, old, level).v == spte_leaf_hfn(f, new, level).v);
-	if (spte_present(f, old) && !spte_present(f, new))
-		present_dec(pg);
-	else if (!spte_present(f, old) && spte_present(f, new))
-		present_inc(pg);
-	if (was_leaf) {
-		mmu_counter_sub(&mmu->c.maps[level - 1], 1);
-		if (!spte_present(f, new))
-			mmu_count(&mmu->c.zaps);
-		if (is_table)
-			mmu_count(&mmu->c.splits);
-	}
-	if (is_leaf)
-		mmu_count(&mmu->c.maps[level - 1]);
-	if (!parent_removed && change_needs_flush(mmu, old, new, level))
-		mmu_request_tlb_flush(mmu);
-	if (was_table && !same_table)
-		handle_removed_table(h, table_of(mmu, old));
-}
-
-/*
  * THE way to change a live entry: compare-exchange from the value the walker
- * last saw. Returns 0, or -EBUSY when the entry changed under us (it->old
- * then holds the fresh value and the caller decides again). Runs in either
- * lock mode; only the walker's owner may call it, and not on an iterator
- * that yielded and has not been re-walked.
+ * last saw, with the bookkeeping around it. Returns 0, or -EBUSY when the
+ * entry changed under us (it->old then holds the fresh value and the caller
+ * decides again). Runs in either lock mode; only the walker's owner may call
+ * it, never on an iterator that yielded and has not been re-walked, and never
+ * on a FROZEN entry (only its freezer touches it, via tdp_unfreeze()).
  */
 int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
 {
+	struct tdp_page *pg = tdp_page_of_spt(it->path[it->level]);
 	spte_t old = it->old;
 
 	mmu_assert_held(h);
 	MMU_ASSERT(!it->yielded);
 	MMU_ASSERT(!spte_frozen(h->mmu->fmt, old));
-	if (!atomic_cmpxchg(it->sptep, &it->old, new))
+	account_gain(h->mmu, pg, it->level, old, new, +1);
+	if (!atomic_cmpxchg(it->sptep, &it->old, new)) {
+		account_gain(h->mmu, pg, it->level, old, new, -1);
 		return -EBUSY;
+	}
 	if (!h->excl)
 		env_hook(HOOK_FAULT_AFTER_INSTALL, it);
-	handle_changed(h, tdp_page_of_spt(it->path[it->level]), it->level, old, new, false);
+	account_loss(h, pg, it->level, old, new, false);
 	it->old = new;
 	return 0;
+}
+
+/*
+ * Second half of a multi-step change: the entry was frozen by this thread
+ * (tdp_set_spte(h, it, fmt->frozen), which accounted for what it held), and
+ * nobody else acts on a frozen entry, so a plain store ends the change.
+ */
+void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
+{
+	struct tdp_page *pg = tdp_page_of_spt(it->path[it->level]);
+
+	mmu_assert_held(h);
+	MMU_ASSERT(spte_frozen(h->mmu->fmt, it->old));
+	MMU_ASSERT(!spte_frozen(h->mmu->fmt, new));
+	account_gain(h->mmu, pg, it->level, it->old, new, +1);
+	atomic_set(it->sptep, new);
+	it->old = new;
 }
 
 /* Link a fully built, still private table at the walker's entry. */

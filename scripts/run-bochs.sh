@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
 # Boots keel.efi under Bochs with OVMF, unattended, and judges the run by the
-# serial log: pass when at least one "keel: done ... result=pass" line appears
-# and no "keel: done" line reports anything else. Bochs' own exit code is not
-# used (a clean shutdown exits 1, and some segfault on the way out).
+# serial log (Bochs' own exit code means nothing: a clean shutdown exits 1,
+# and some runs segfault on the way out).
 #
-#   scripts/run-bochs.sh [--cpu=intel|amd|<bochs model>] [--efi=FILE]
-#                        [--timeout=SECONDS] [--out=DIR] [--memory=MB] [--quiet]
+#   scripts/run-bochs.sh [--cpu=intel|amd|<bochs model>] [--efi=FILE] [--cfg=FILE]
+#                        [--timeout=SECONDS] [--out=DIR] [--log=FILE]
+#                        [--memory=MB] [--accel=...] [--quiet]
 #
-# --cpu      intel (default: model tigerlake, VMX+EPT) or amd (model ryzen, SVM+NPT)
-# --out      keep serial.log, bochs.log and bochsrc there (default: build/bochs-<cpu>)
-# --quiet    print only the keel: lines of the serial log
-# Exit status: 0 pass, 1 fail, 2 usage or setup error.
+# --cpu      intel or empty (model tigerlake: VMX + EPT), amd (model ryzen: SVM + NPT)
+# --cfg      keel.cfg to put on the disk (also KEEL_CFG; GUEST_FAIL=NAME adds
+#            "guest-fail = NAME"), as scripts/run-qemu.sh does
+# --out      keep serial.log, bochs.log, bochsrc there (default build/bochs-<cpu>)
+# --log      also copy the serial log to FILE
+# --accel    accepted for make run's sake; Bochs only emulates
+# --quiet    print only the keel:/vmx:/svm: lines of the serial log
+# Exit status, as scripts/run-qemu.sh: 0 guest passed, 1 guest failed or VM
+# stopped, 2 Keel error (config, capability, setup), 3 Keel panic, 4 no
+# verdict (time limit, emulator or script error).
 set -uo pipefail
 
-cpu=intel efi=build/keel.efi limit=600 out= memory=512 quiet=0
+cpu=intel efi=${BUILD:-build}/keel.efi cfg=${KEEL_CFG:-} limit=600 out= log= memory=3072 quiet=0
 for a in "$@"; do
 	case $a in
 	--cpu=*)     cpu=${a#*=} ;;
 	--efi=*)     efi=${a#*=} ;;
+	--cfg=*)     cfg=${a#*=} ;;
 	--timeout=*) limit=${a#*=} ;;
 	--out=*)     out=${a#*=} ;;
+	--log=*)     log=${a#*=} ;;
 	--memory=*)  memory=${a#*=} ;;
+	--accel=*)   ;;
 	--quiet)     quiet=1 ;;
-	*) echo "run-bochs: unknown argument $a" >&2; exit 2 ;;
+	*) echo "run-bochs: unknown argument $a" >&2; exit 4 ;;
 	esac
 done
 
@@ -34,10 +43,10 @@ esac
 ovmf=/usr/share/ovmf/OVMF.fd
 vgabios=/usr/share/bochs/VGABIOS-lgpl-latest
 for f in "$efi" "$ovmf" "$vgabios"; do
-	[ -r "$f" ] || { echo "run-bochs: $f missing (make keel; scripts/deps.sh test)" >&2; exit 2; }
+	[ -r "$f" ] || { echo "run-bochs: $f missing (make keel; scripts/deps.sh test)" >&2; exit 4; }
 done
 for t in bochs-bin mformat mmd mcopy timeout; do
-	command -v "$t" >/dev/null || { echo "run-bochs: $t not installed (scripts/deps.sh test)" >&2; exit 2; }
+	command -v "$t" >/dev/null || { echo "run-bochs: $t not installed (scripts/deps.sh test)" >&2; exit 4; }
 done
 out=${out:-build/bochs-$cpu}
 mkdir -p "$out"
@@ -63,7 +72,14 @@ truncate -s 32M "$img"
 mformat -i "$img" -v KEEL :: >/dev/null &&
 	mmd -i "$img" ::/EFI ::/EFI/BOOT &&
 	mcopy -i "$img" "$efi" ::/EFI/BOOT/BOOTX64.EFI ||
-	{ echo "run-bochs: building the FAT image failed" >&2; exit 2; }
+	{ echo "run-bochs: building the FAT image failed" >&2; exit 4; }
+: >"$tmp/keel.cfg"
+if [ -n "$cfg" ]; then
+	[ -r "$cfg" ] || { echo "run-bochs: keel.cfg $cfg not found" >&2; exit 4; }
+	cat "$cfg" >"$tmp/keel.cfg"
+fi
+[ -n "${GUEST_FAIL:-}" ] && printf '\nguest-fail = %s\n' "$GUEST_FAIL" >>"$tmp/keel.cfg"
+[ -s "$tmp/keel.cfg" ] && mcopy -i "$img" "$tmp/keel.cfg" ::/keel.cfg
 
 # ata0-master geometry for a flat 32 MiB image: 65 cylinders x 16 heads x 63.
 cat >"$tmp/bochsrc" <<EOF
@@ -71,7 +87,7 @@ cat >"$tmp/bochsrc" <<EOF
 plugin_ctrl: unmapped=1, biosdev=0, speaker=0, extfpuirq=0, parallel=0, gameport=0, sb16=0, es1370=0, ne2k=0, e1000=0
 config_interface: textconfig
 display_library: rfb, options="timeout=0"
-memory: guest=$memory, host=$memory
+memory: guest=$memory, host=$((memory < 2048 ? memory : 2048))
 romimage: file=$ovmf
 vgaromimage: file=$vgabios
 cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
@@ -98,18 +114,21 @@ timeout --kill-after=5 "$limit" bochs-bin -q -unlock -f "$tmp/bochsrc" -rc "$tmp
 	</dev/null >"$tmp/stdout.log" 2>&1 &
 bochs_pid=$!
 
-# Keel ends by halting with interrupts off (Bochs has no isa-debug-exit);
-# Bochs reports that as "HLT instruction with IF=0". Stop the run once that
-# is in its log and the serial log has been quiet for 3 s, or once Keel has
-# printed its summary and gone quiet for 20 s. The time limit covers the rest.
+# Keel ends by halting with interrupts off (Bochs has no isa-debug-exit), so
+# the script ends the run: once the serial log has been quiet for 3 s after
+# Keel's last word (its summary line, a "keel: stopped" line, or the halt
+# Bochs reports as "HLT instruction with IF=0"), or as soon as Keel gave up
+# before ExitBootServices and the firmware moved on to its shell. The time
+# limit covers the rest (a hung guest, a Keel that loops).
 quiet_for=0 last_size=-1 ended=exited
 while kill -0 "$bochs_pid" 2>/dev/null; do
 	sleep 1
 	size=$(stat -c %s "$tmp/serial.log")
 	if [ "$size" = "$last_size" ]; then quiet_for=$((quiet_for + 1)); else quiet_for=0; fi
 	last_size=$size
-	if { ((quiet_for >= 3)) && grep -aq 'HLT instruction with IF=0' "$tmp/bochs.log"; } ||
-		{ ((quiet_for >= 20)) && grep -aq '^keel: done' "$tmp/serial.log"; }; then
+	if { ((quiet_for >= 3)) && { grep -aqE '^keel: (done|stopped)' "$tmp/serial.log" ||
+		grep -aq 'HLT instruction with IF=0' "$tmp/bochs.log"; }; } ||
+		grep -aq 'EFI Internal Shell' "$tmp/serial.log"; then
 		ended="stopped after Keel halted"
 		kill -TERM "$bochs_pid" 2>/dev/null # timeout passes it on to Bochs
 		break
@@ -123,22 +142,36 @@ bochs_pid=
 tr -d '\r' <"$tmp/serial.log" >"$out/serial.log"
 cp "$tmp/bochsrc" "$tmp/stdout.log" "$out/" 2>/dev/null
 cp "$tmp/bochs.log" "$out/bochs.log" 2>/dev/null
+[ -n "$log" ] && cp "$out/serial.log" "$log"
 if ((quiet)); then
-	grep -a '^keel' "$out/serial.log"
+	grep -aE '^(keel|vmx|svm|guest)' "$out/serial.log"
 else
 	cat "$out/serial.log"
 fi
 
-done_lines=$(grep -ac '^keel: done' "$out/serial.log")
-pass_lines=$(grep -ac '^keel: done .*result=pass' "$out/serial.log")
 if ((rc == 124 || rc == 137)); then why="time limit ${limit}s reached"
 elif [ "$ended" = exited ]; then why="bochs exited (status $rc)"
 else why=$ended; fi
-echo "run-bochs: model $model, ${elapsed}s wall, $why; logs in $out/"
+say() { echo "run-bochs: $*"; }
+say "model $model, ${elapsed}s wall, $why; logs in $out/"
+
+# The verdict, from the serial log only.
+serial=$out/serial.log
+done_lines=$(grep -ac '^keel: done' "$serial")
+pass_lines=$(grep -ac '^keel: done .*result=pass' "$serial")
 if ((done_lines > 0 && pass_lines == done_lines)); then
-	echo "run-bochs: PASS ($pass_lines keel: done line(s) with result=pass)"
+	say "guest passed"
 	exit 0
+elif ((done_lines > 0)); then
+	say "guest failed (or its VM was stopped): see $serial"
+	exit 1
+elif grep -aq '^keel: stopped (panic)' "$serial"; then
+	say "Keel panicked: see $serial"
+	exit 3
+elif grep -aqE '^keel: (stopped|cannot|could not)' "$serial"; then
+	say "Keel stopped with an error: see $serial"
+	exit 2
 fi
-echo "run-bochs: FAIL ($done_lines keel: done line(s), $pass_lines with result=pass)"
-grep -aE 'PANIC|panic|FATAL' "$out/bochs.log" 2>/dev/null | head -5 | sed 's/^/run-bochs: bochs: /'
-exit 1
+say "no verdict ($why): see $serial"
+grep -aE 'PANIC|FATAL' "$out/bochs.log" 2>/dev/null | head -5 | sed 's/^/run-bochs: bochs: /'
+exit 4

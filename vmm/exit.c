@@ -38,6 +38,29 @@ static void stop_with_dump(struct vcpu *v, const char *why)
 		(unsigned long long)e->raw_reason);
 }
 
+/*
+ * A guest that faults on the same address at the same RIP over and over
+ * makes no progress: with one vCPU nothing else can change the outcome, so
+ * after this many repeats the MMU's answer is wrong and the VM is stopped
+ * rather than spun forever.
+ */
+#define TDP_FAULT_REPEAT_LIMIT 10000
+
+static bool tdp_fault_repeats(struct vcpu *v, enum mmu_fault_result r)
+{
+	struct vm_fault_repeat *last = &v->vm->tdp_repeat;
+
+	if (last->gpa == v->exit.tdp.gpa.v && last->rip == v->regs.rip) {
+		if (++last->count < TDP_FAULT_REPEAT_LIMIT)
+			return false;
+		host_log("keel: vm %s: tdp fault at gpa 0x%llx repeats without progress (%s)\n",
+			 v->vm->name, (unsigned long long)last->gpa, mmu_fault_result_name(r));
+		return true;
+	}
+	*last = (struct vm_fault_repeat){ v->exit.tdp.gpa.v, v->regs.rip, 0 };
+	return false;
+}
+
 static void handle_tdp_fault(struct vcpu *v)
 {
 	const struct vm_exit *e = &v->exit;
@@ -50,6 +73,8 @@ static void handle_tdp_fault(struct vcpu *v)
 	case MMU_FAULT_SPURIOUS:
 	case MMU_FAULT_RETRY:
 	case MMU_FAULT_RETRY_SLOT: /* we hold nothing: re-entering is the retry */
+		if (tdp_fault_repeats(v, r))
+			stop_with_dump(v, "TDP fault makes no progress");
 		return;
 	case MMU_FAULT_NO_SLOT:
 		vmm_handle_open_bus(v);

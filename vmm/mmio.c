@@ -67,7 +67,7 @@ static void log_access(struct vcpu *v, const struct mmio_insn *m, gpa_t gpa, u64
 
 static bool access_matches(const struct vm_exit *e, const struct mmio_insn *m)
 {
-	return m->store == (e->tdp.access == MMU_ACC_WRITE);
+	return m->store == !!(e->tdp.access & MMU_ACC_WRITE);
 }
 
 void vmm_handle_open_bus(struct vcpu *v)
@@ -78,7 +78,7 @@ void vmm_handle_open_bus(struct vcpu *v)
 	size_t n;
 	int r;
 
-	if (e->tdp.on_walk || e->tdp.access == MMU_ACC_EXEC) {
+	if (e->tdp.on_walk || (e->tdp.access & MMU_ACC_EXEC)) {
 		vm_stop(v->vm, "%s at gpa 0x%llx, which is in no memslot",
 			e->tdp.on_walk ? "guest page walk" : "instruction fetch",
 			(unsigned long long)e->tdp.gpa.v);

@@ -123,6 +123,13 @@ static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_resu
 	mmu_get_stats(vm->mmu, &res->mmu);
 }
 
+static void log_time(const struct vm *vm, const struct vm_result *res, u64 ns)
+{
+	host_log("keel: vm %s ran %llu ms: %llu exits, %llu nested page faults\n", vm->name,
+		 (unsigned long long)(ns / 1000000), (unsigned long long)res->exits,
+		 (unsigned long long)res->npf);
+}
+
 int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct vm_result *res)
 {
 	struct pcpu *cpu = pcpu_this();
@@ -134,16 +141,21 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 	if (r)
 		return r;
 	vm = vm_create(ops, s);
-	if (!vm)
+	if (!vm) {
+		ops->cpu_disable(cpu);
 		return -ENOMEM;
+	}
 	r = guest_setup(vm, s, &initial);
 	if (!r)
 		r = vcpu_create(vm, &v, &initial);
 	if (!r) {
+		u64 t0 = host_time_ns();
+
 		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
 			 (unsigned long long)v.regs.rip);
 		vm_run_loop(vm, &v);
 		vm_collect(vm, &v, res);
+		log_time(vm, res, host_time_ns() - t0);
 		vcpu_destroy(&v);
 	}
 	mmu_destroy(vm->mmu);

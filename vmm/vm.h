@@ -34,6 +34,11 @@ enum vm_state {
 	VM_STOPPED, /* Keel stopped the VM (unhandled exit, bad state) */
 };
 
+/* The last TDP fault, to notice one that repeats without progress. */
+struct vm_fault_repeat {
+	u64 gpa, rip, count;
+};
+
 struct vm {
 	char name[VM_NAME_MAX];
 	const struct vendor_ops *ops;
@@ -50,6 +55,7 @@ struct vm {
 	size_t serial_len;
 	u32 test_port_value;
 	u64 open_bus_reads, open_bus_writes;
+	struct vm_fault_repeat tdp_repeat;
 };
 
 struct vm_result {

@@ -79,77 +79,106 @@ static void enable_logging(struct mmu *mmu)
 
 struct enable_result {
 	double ms, hold_ms, probe_ms;
-	u64 holds, yields, maps_4k, maps_huge;
+	u64 holds, yields;
+	bool split; /* every leaf of the slot is 4K afterwards */
 };
 
-/* One run: populate, then enable logging while a prober vCPU faults. */
-static struct enable_result enable_run(u64 bytes, u64 map_size)
+static void start_prober(struct mmu *mmu, struct prober *p)
+{
+	add_probe_slot(mmu);
+	p->mv = mmu_vcpu_create(mmu, 1);
+	if (!p->mv)
+		bench_die("mmu_vcpu_create failed");
+	bench_fault_range(p->mv, PROBE_BASE_GPA, PROBE_BYTES, SZ_4K, MMU_ACC_READ);
+	pthread_create(&p->th, NULL, prober_main, p);
+}
+
+static void stop_prober(struct prober *p)
+{
+	atomic_store(&p->stop, true);
+	pthread_join(p->th, NULL);
+	mmu_vcpu_destroy(p->mv);
+}
+
+/* One run: populate, then enable logging, alone or while a prober vCPU
+ * faults on another slot. */
+static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 {
 	struct mmu_vcpu *mv;
 	struct mmu *mmu = populated(bytes, map_size, &mv);
 	struct prober p = { 0 };
-	struct enable_result r;
+	struct enable_result r = { 0 };
 	struct mmu_lock_stats ex;
 	struct mmu_stats st;
 	u64 t0;
 
-	add_probe_slot(mmu);
-	p.mv = mmu_vcpu_create(mmu, 1);
-	bench_fault_range(p.mv, PROBE_BASE_GPA, PROBE_BYTES, SZ_4K, MMU_ACC_READ);
-	pthread_create(&p.th, NULL, prober_main, &p);
+	if (probe)
+		start_prober(mmu, &p);
 	mmu_debug_lock_stats(mmu, &ex, true);
 	t0 = bench_now_ns();
 	enable_logging(mmu);
 	r.ms = (double)(bench_now_ns() - t0) / 1e6;
 	mmu_debug_lock_stats(mmu, &ex, false);
-	atomic_store(&p.stop, true);
-	pthread_join(p.th, NULL);
+	if (probe)
+		stop_prober(&p);
 	mmu_get_stats(mmu, &st);
 	r.hold_ms = (double)ex.excl_max_ns / 1e6;
 	r.holds = ex.excl_acquisitions;
 	r.yields = ex.yields;
 	r.probe_ms = (double)p.max_ns / 1e6;
-	r.maps_4k = st.maps_4k;
-	r.maps_huge = st.maps_2m + st.maps_1g;
-	mmu_vcpu_destroy(p.mv);
+	r.split = st.maps_2m + st.maps_1g == 0 &&
+		  st.maps_4k == bench_pages(bytes) + (probe ? bench_pages(PROBE_BYTES) : 0);
 	mmu_vcpu_destroy(mv);
 	mmu_destroy(mmu);
 	return r;
 }
 
-static void enable_row(u64 bytes, u64 map_size, const char *name)
+/* Medians over BENCH_SLOW_RUNS runs; holds/yields/split from the last one. */
+static struct enable_result enable_median(u64 bytes, u64 map_size, bool probe)
 {
-	double ms[BENCH_SLOW_RUNS], hold[BENCH_SLOW_RUNS], probe[BENCH_SLOW_RUNS];
+	double ms[BENCH_SLOW_RUNS], hold[BENCH_SLOW_RUNS], pr[BENCH_SLOW_RUNS];
 	struct enable_result r = { 0 };
+	bool split = true;
 
 	for (unsigned i = 0; i < BENCH_SLOW_RUNS; i++) {
-		r = enable_run(bytes, map_size);
+		r = enable_run(bytes, map_size, probe);
 		ms[i] = r.ms;
 		hold[i] = r.hold_ms;
-		probe[i] = r.probe_ms;
+		pr[i] = r.probe_ms;
+		split &= r.split;
 	}
-	printf("  %3llu GiB %-4s %10.2f %12.3f %7llu %7llu %12.3f   %s\n",
-	       (unsigned long long)(bytes / SZ_1G), name, bench_median(ms, BENCH_SLOW_RUNS),
-	       bench_median(hold, BENCH_SLOW_RUNS), (unsigned long long)r.holds,
-	       (unsigned long long)r.yields, bench_median(probe, BENCH_SLOW_RUNS),
-	       r.maps_huge == 0 && r.maps_4k == bench_pages(bytes) + bench_pages(PROBE_BYTES) ?
-	       "all 4K after" : "NOT fully split");
+	r.ms = bench_median(ms, BENCH_SLOW_RUNS);
+	r.hold_ms = bench_median(hold, BENCH_SLOW_RUNS);
+	r.probe_ms = bench_median(pr, BENCH_SLOW_RUNS);
+	r.split = split;
+	return r;
+}
+
+static void enable_row(u64 bytes, u64 map_size, const char *name)
+{
+	struct enable_result a = enable_median(bytes, map_size, false);
+	struct enable_result b = enable_median(bytes, map_size, true);
+
+	printf("  %3llu GiB %-3s %9.2f %9.3f %6llu | %9.2f %9.3f %6llu %9.3f  %s\n",
+	       (unsigned long long)(bytes / SZ_1G), name, a.ms, a.hold_ms,
+	       (unsigned long long)a.yields, b.ms, b.hold_ms, (unsigned long long)b.yields,
+	       b.probe_ms, a.split && b.split ? "all 4K after" : "NOT fully split");
 }
 
 void bench_enable_dirty_log(void)
 {
 	printf("\nEnable dirty logging (eager split of a populated slot to 4K), median of %u\n",
 	       BENCH_SLOW_RUNS);
-	printf("  %-12s %10s %12s %7s %7s %12s\n", "slot", "time ms", "max excl ms", "holds",
-	       "yields", "probe max ms");
+	printf("  %-11s %-26s | %s\n", "", "alone", "with a vCPU faulting on another slot");
+	printf("  %-11s %9s %9s %6s | %9s %9s %6s %9s\n", "slot", "time ms", "excl ms",
+	       "yields", "time ms", "excl ms", "yields", "probe ms");
 	for (u64 gib = 1; gib <= 4; gib *= 4) {
 		enable_row(gib * SZ_1G, SZ_2M, "2M");
 		enable_row(gib * SZ_1G, SZ_1G, "1G");
 	}
-	printf("  (max excl: longest single hold of the exclusive MMU lock during the enable\n"
-	       "   (mmu_debug_lock_stats); holds/yields: exclusive acquisitions and lock drops\n"
-	       "   by long walks in the last run; probe: worst single fault of a concurrent vCPU\n"
-	       "   on another slot during the enable)\n");
+	printf("  (excl ms: longest single hold of the exclusive MMU lock during the enable,\n"
+	       "   from mmu_debug_lock_stats; yields: times the split gave the lock up, last run;\n"
+	       "   probe ms: worst single fault (load_root + fault) of the concurrent vCPU)\n");
 }
 
 /* --- get dirty log ------------------------------------------------------- */

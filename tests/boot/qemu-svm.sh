@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # QEMU boot tests on AMD SVM + NPT (TCG): the default guest passes, a guest
 # made to fail makes the run fail, and a malformed keel.cfg is reported with
-# its line number before any guest starts. Three boots, each bounded.
+# its line number before any guest starts; a small guest with debug logging.
+# Four boots, each bounded.
 . "$(dirname "$0")/qemu-lib.sh"
 
 [ -f "$BUILD/keel.efi" ] || { echo "not ok 1 - $BUILD/keel.efi missing (make keel)"; exit 1; }
@@ -21,6 +22,8 @@ check "open-bus reads and writes were logged" \
 	log_has "open bus: 4-byte read of gpa 0x[0-9a-f]+ -> all ones"
 check "guest memory is 1G-aligned (huge NPT pages possible)" \
 	log_has "guest memory [0-9]+ MiB at host 0x[0-9a-f]+ \(1G-aligned\)"
+check "the MMU mapped guest RAM with 1 GiB and 2 MiB NPT pages" \
+	log_has "^keel: mmu .* maps=4k:[0-9]+,2m:[1-9][0-9]*,1g:[1-9][0-9]*$"
 
 # 2. A self-test failed on purpose: the run must fail. The same boot loads
 # the guest from a file on the ESP named by keel.cfg instead of the
@@ -44,5 +47,17 @@ check "malformed keel.cfg makes run-qemu exit 2 (no hang)" test "$boot_status" -
 check "error names keel.cfg line 3" log_has '^keel: keel.cfg:3: expected "key = value"'
 check "Keel stops before starting a guest" log_has "^keel: stopped before starting a guest"
 check "no guest ran" bash -c "! grep -q '^guest:' '$boot_log'"
+
+# 4. A small guest with debug logging: guest-mem is honoured, the test that
+# needs a 1 GiB boundary is skipped (not failed), the run still passes.
+cfg=$logdir/small.cfg
+printf 'guest-mem = 64M\nlog = debug\n' >"$cfg"
+boot small --cfg="$cfg"
+check "64 MiB guest passes" test "$boot_status" -eq 0
+check "guest memory size from keel.cfg" log_has "^guest: selftest: 64 MiB of RAM"
+check "ram-1g skipped for want of a 1 GiB boundary" log_has "^guest: SKIP ram-1g: "
+check "summary counts 7 tests run" log_has "^keel: done guest=selftest result=pass .* tests=7 failures=0 "
+check "log = debug lists the memory map" log_has "^keel: memmap [0-9a-f]{16}-[0-9a-f]{16} free$"
+check "log = debug logs unclaimed ports" log_has "in from unclaimed port 0x514 -> all ones"
 
 tap_end

@@ -7,12 +7,16 @@
  *
  * Keel has no shadow MMU yet. What TDP faults do update under the shared
  * lock is per-table and per-MMU metadata: each table's count of present
- * entries, the maps_4k/2m/1g gauges, the root refcounts. Each has exactly one
- * owner (docs/mmu-locking.md): it is atomic, and its count only drops to 0
- * through zaps under the exclusive lock. These tests force two faults into
- * the same table with one of them stopped between its entry update and its
- * bookkeeping, and check that the counts come out exact, and that an
- * underflow is caught.
+ * entries and the maps_4k/2m/1g gauges (plus root refcounts). Each has one
+ * owner (docs/mmu-locking.md): it is atomic, and follows one rule: a gain is
+ * counted before the entry that carries it becomes visible, a loss after the
+ * entry is gone, so a remover always finds the gain already counted.
+ *
+ * The race: vCPU A installs a 4 KiB leaf into table T and is stopped right
+ * after its cmpxchg; meanwhile vCPU B, also under the shared lock, replaces
+ * T by a 2 MiB leaf (freezing T's entries and uncounting what they held,
+ * A's leaf included). Counting A's gain after its cmpxchg would make B's
+ * decrement underflow, the analogue of unsync_children going negative.
  */
 #include "tests/seeds/seeds.h"
 
@@ -24,8 +28,8 @@ struct seed002 {
 };
 static struct seed002 *s2;
 
-/* A has installed its leaf (cmpxchg done) but not counted it yet. */
-static void park_a_before_bookkeeping(enum env_hook h, void *arg, void *ctx)
+/* A has installed its leaf (cmpxchg done); its change is not finished. */
+static void park_a_after_install(enum env_hook h, void *arg, void *ctx)
 {
 	if (seeds_role != ROLE_A)
 		return;
@@ -40,9 +44,8 @@ static void *thread_a(void *arg)
 	return NULL;
 }
 
-static u32 table_present(struct mmu *mmu, u64 gfn)
+static struct tdp_page *leaf_table(struct mmu *mmu, u64 gfn)
 {
-	/* The level-1 table holding gfn, via the valid root. */
 	struct tdp_page *pg = mmu->roots->pt;
 
 	for (int level = TDP_ROOT_LEVEL; level > 1; level--) {
@@ -50,7 +53,7 @@ static u32 table_present(struct mmu *mmu, u64 gfn)
 
 		pg = env_hpa_to_virt(spte_table_hpa(mmu->fmt, s));
 	}
-	return atomic_read(&pg->meta.present);
+	return pg;
 }
 
 void seed002_unsync_marking(void **state)
@@ -59,6 +62,7 @@ void seed002_unsync_marking(void **state)
 	struct tmmu *t = *state;
 	struct mmu_vcpu *va = mmu_vcpu_create(t->mmu, 1);
 	struct mmu_stats st;
+	struct tdp_page *table;
 	pthread_t a;
 	hpa_t root;
 	bool flush;
@@ -66,32 +70,33 @@ void seed002_unsync_marking(void **state)
 	s2 = &ctx;
 	env_gate_init(&ctx.parked);
 	env_gate_init(&ctx.release);
-	tmmu_add_slot(t->mmu, 0, 0, 0x200, 0x100001, 0);
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
 	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
 	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	/* Test-only poke: 4 KiB mappings first, so a table T sits where a
+	 * 2 MiB leaf is allowed once the limit is lifted (no zap in between). */
+	t->mmu->max_level = 1;
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	table = leaf_table(t->mmu, 1);
 
-	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, park_a_before_bookkeeping, NULL);
+	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, park_a_after_install, NULL);
 	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);
 	env_gate_wait(&ctx.parked);
-	/* B installs and counts two more leaves in the same table while A's
-	 * update is half done. */
-	assert_int_equal(mmu_page_fault(t->v, GPA(0x8000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(atomic_read(&table->meta.present), 2); /* A's gain is in */
+	t->mmu->max_level = 3;
+	/* B replaces T by a 2 MiB leaf while A's change is half done. */
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x9000), MMU_ACC_READ), MMU_FAULT_FIXED);
-	assert_int_equal(table_present(t->mmu, 1), 3); /* A's not counted yet */
+	assert_int_equal(tmmu_level_of(t->mmu, 7, NULL, NULL), 2);
 	env_gate_open(&ctx.release);
 	pthread_join(a, NULL);
 	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, NULL, NULL);
 
 	assert_int_equal(ctx.ra, MMU_FAULT_FIXED);
-	assert_int_equal(table_present(t->mmu, 1), 4);
-	mmu_get_stats(t->mmu, &st);
-	assert_int_equal(st.maps_4k, 4);
-	tmmu_assert_verify(t->mmu);
-	/* 1 -> 0 happens only through zaps, under the exclusive lock. */
-	mmu_zap_gfn_range(t->mmu, GFN(0), GFN(0x100));
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 0);
+	assert_int_equal(st.maps_2m, 1);
+	assert_int_equal(atomic_read(&table->meta.present), 0); /* retired, not yet freed */
+	assert_int_equal(mmu_debug_tables_pending_free(t->mmu), 1);
 	tmmu_assert_verify(t->mmu);
 	mmu_vcpu_destroy(va);
 	env_gate_destroy(&ctx.parked);

@@ -77,6 +77,9 @@ static void start_delete_between_pages(enum env_hook h, void *arg, void *ctx)
 
 static void seed004_init(struct seed004 *ctx, struct tmmu *t)
 {
+	hpa_t root;
+	bool flush;
+
 	*ctx = (struct seed004){ .t = t };
 	s4 = ctx;
 	env_gate_init(&ctx->deleter_waiting);
@@ -85,6 +88,8 @@ static void seed004_init(struct seed004 *ctx, struct tmmu *t)
 	seeds_role = ROLE_PREFAULT;
 	/* Misaligned backing: 4 KiB leaves, one prefault step per page. */
 	tmmu_add_slot(t->mmu, 0, SLOT_BASE, SLOT_PAGES, 0x100001, 0);
+	/* A loaded root, so page n is the n-th slot lookup (no reload retry). */
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
 	env_hosted_bind_hook(HOOK_SLOT_SYNC_BEGIN, deleter_sync_begin, NULL);
 	env_hosted_bind_hook(HOOK_SLOT_SYNC_END, deleter_sync_end, NULL);
 	env_hosted_bind_hook(HOOK_ROOTS_INVALIDATED, deleter_park_after_invalidate, NULL);

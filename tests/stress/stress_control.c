@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Control threads that run while the vCPUs fault: slot churn (with the model
- * checks that need a stable model), range zaps, root invalidation, and the
- * periodic mmu_verify() / statistics check. Each loops until run->stop.
+ * checks that need a stable model), range zaps and root invalidation. Each
+ * loops until run->stop. The checking threads are in stress_watch.c.
  */
 #include "stress_run.h"
 #include "stress_mmu_glue.h"
 
 #include <errno.h>
-#include <inttypes.h>
 
 static bool stopping(struct stress_run *run)
 {
@@ -94,6 +93,7 @@ static void churn_delete(struct stress_run *run, unsigned id)
 static void churn_once(struct stress_run *run, struct stress_rng *r)
 {
 	unsigned id = STRESS_SLOT_CHURN0 + (unsigned)stress_rng_below(r, STRESS_NR_CHURN);
+	u64 t0 = stress_now_ns(), dt;
 
 	pthread_mutex_lock(&run->model.lock);
 	if (!run->model.slots[id].present)
@@ -103,6 +103,9 @@ static void churn_once(struct stress_run *run, struct stress_rng *r)
 	else
 		churn_delete(run, id);
 	pthread_mutex_unlock(&run->model.lock);
+	dt = stress_now_ns() - t0;
+	run->churn_ns += dt;
+	run->churn_max_ns = MAX(run->churn_max_ns, dt);
 	atomic_fetch_add(&run->counts.churn_ops, 1);
 }
 
@@ -151,8 +154,10 @@ void *stress_zap_main(void *arg)
 	return NULL;
 }
 
-/* Also flips the environment's resched policy, so walkers that yield are
- * driven through their "yield now" paths part of the time. */
+/* Also opens short windows of "always yield now" (env resched policy), so
+ * walks under the exclusive lock are driven through their yield paths: the
+ * progress guarantee of seed 000. Short, because under that policy every
+ * long walk gives up the lock after each unit and the run crawls. */
 void *stress_invalidate_main(void *arg)
 {
 	struct stress_run *run = arg;
@@ -162,48 +167,14 @@ void *stress_invalidate_main(void *arg)
 	while (!stopping(run)) {
 		stress_sleep_us(500 + stress_rng_below(&r, 2500));
 		mmu_invalidate_all_roots(run->mmu);
+		atomic_fetch_add(&run->model.invalidations_done, 1);
 		atomic_fetch_add(&run->counts.invalidations, 1);
-		stress_env_set_always_yield(stress_rng_below(&r, 4) == 0);
-	}
-	stress_env_set_always_yield(false);
-	return NULL;
-}
-
-/* --- mmu_verify and counters ---------------------------------------------- */
-
-/* Gauges are u64: an underflow shows up as an absurdly large value. */
-#define STRESS_GAUGE_LIMIT (1ull << 40)
-
-void stress_check_stats(struct stress_run *run)
-{
-	struct mmu_stats st;
-
-	mmu_get_stats(run->mmu, &st);
-	if (st.tables_in_use > STRESS_GAUGE_LIMIT || st.maps_4k > STRESS_GAUGE_LIMIT ||
-	    st.maps_2m > STRESS_GAUGE_LIMIT || st.maps_1g > STRESS_GAUGE_LIMIT)
-		stress_fail(run->rep, "gauge underflow: tables %" PRIu64 " 4k %" PRIu64 " 2m %"
-			    PRIu64 " 1g %" PRIu64, st.tables_in_use, st.maps_4k, st.maps_2m,
-			    st.maps_1g);
-}
-
-void stress_verify_once(struct stress_run *run, const char *when)
-{
-	char why[256] = "";
-	int rc = mmu_verify(run->mmu, why, sizeof(why));
-
-	if (rc)
-		stress_fail(run->rep, "mmu_verify (%s) returned %d: %s", when, rc, why);
-	stress_check_stats(run);
-	atomic_fetch_add(&run->counts.verifies, 1);
-}
-
-void *stress_verify_main(void *arg)
-{
-	struct stress_run *run = arg;
-
-	while (!stopping(run)) {
-		stress_sleep_us(3000);
-		stress_verify_once(run, "periodic");
+		if (stress_rng_below(&r, 8) == 0) {
+			stress_env_set_always_yield(true);
+			stress_sleep_us(1000);
+			stress_env_set_always_yield(false);
+			atomic_fetch_add(&run->counts.yield_windows, 1);
+		}
 	}
 	return NULL;
 }

@@ -23,6 +23,8 @@ static int set_logging(struct stress_run *run, bool on)
 		rc = mmu_slot_set_flags(run->mmu, STRESS_SLOT_DIRTY, flags);
 		if (!rc)
 			s->d.flags = flags;
+		if (!rc && on)
+			run->model.log_enabled_at = atomic_load(&run->model.invalidations_done);
 		pthread_mutex_unlock(&run->model.lock);
 	}
 	if (rc)

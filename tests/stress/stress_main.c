@@ -49,9 +49,9 @@ static void usage(void)
 /* Short enough for make test in every flavour: plain, asan, tsan (~10x slower). */
 static void default_args(struct stress_args *a)
 {
-	static const u64 ops[] = { 60000, 20000, 5000 };
-	static const u64 churn[] = { 200, 100, 40 };
-	static const u64 sessions[] = { 8, 5, 3 };
+	static const u64 ops[] = { 100000, 30000, 5000 };
+	static const u64 churn[] = { 150, 80, 25 };
+	static const u64 sessions[] = { 10, 6, 3 };
 
 	memset(a, 0, sizeof(*a));
 	a->cfg.seed = STRESS_DEFAULT_SEED;
@@ -133,32 +133,47 @@ static void run_one(const struct stress_config *cfg, const char *name)
 	pthread_mutex_destroy(&rep.lock);
 }
 
-static void run_stress(const struct stress_args *a)
+/* Soak runs split their time: 80% over the formats, 20% for allocation failures. */
+#define STRESS_NOMEM_SHARE 0.2
+
+static void run_format(const struct stress_args *a, const struct spte_format *fmt,
+		       const char *fmt_name, u64 seed_delta, double seconds)
 {
 	struct stress_config cfg = a->cfg;
-	unsigned nfmt = a->both_formats ? 2 : 1;
+	char name[32];
 
-	cfg.seconds = a->cfg.seconds / nfmt;
-	run_one(&cfg, a->both_formats ? "stress_npt" : cfg.fmt_name);
-	if (!a->both_formats)
-		return;
-	cfg.fmt = &spte_format_ept;
-	cfg.fmt_name = "ept";
-	cfg.seed = a->cfg.seed + 1;
-	run_one(&cfg, "stress_ept");
+	cfg.fmt = fmt;
+	cfg.fmt_name = fmt_name;
+	cfg.seed = a->cfg.seed + seed_delta;
+	cfg.seconds = seconds;
+	snprintf(name, sizeof(name), "stress_%s", fmt_name);
+	run_one(&cfg, name);
 }
 
-/* Allocation failures at a high rate, short: the NOMEM paths, not throughput. */
+static void run_stress(const struct stress_args *a)
+{
+	unsigned nfmt = a->both_formats ? 2 : 1;
+	double each = a->cfg.seconds * (1 - STRESS_NOMEM_SHARE) / nfmt;
+
+	if (!a->both_formats) {
+		run_format(a, a->cfg.fmt, a->cfg.fmt_name, 0, each);
+		return;
+	}
+	run_format(a, &spte_format_npt, "npt", 0, each);
+	run_format(a, &spte_format_ept, "ept", 1, each);
+}
+
+/* Allocation failures at a high rate: the NOMEM paths, not throughput. */
 static void run_nomem(const struct stress_args *a)
 {
 	struct stress_config cfg = a->cfg;
 
 	cfg.alloc_fail_per_mille = 100;
 	cfg.ops_per_vcpu = cfg.ops_per_vcpu ? MAX(cfg.ops_per_vcpu / 4, 1000) : 0;
-	cfg.min_churn /= 4;
-	cfg.min_sessions = MAX(cfg.min_sessions / 4, 1);
-	cfg.min_invalidations /= 4;
-	cfg.seconds = a->cfg.seconds / 4;
+	cfg.min_churn /= 2;
+	cfg.min_sessions = MAX(cfg.min_sessions / 2, 1);
+	cfg.min_invalidations /= 2;
+	cfg.seconds = a->cfg.seconds * STRESS_NOMEM_SHARE;
 	cfg.seed = a->cfg.seed + 2;
 	run_one(&cfg, "stress_alloc_failures");
 }

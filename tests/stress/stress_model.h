@@ -61,6 +61,11 @@ struct stress_model {
 	pthread_mutex_t lock;
 	struct stress_slot slots[STRESS_NR_SLOTS];
 	u64 next_backing;  /* fresh fake host frames for churn slots */
+	/* Root invalidations completed, and their number when dirty logging
+	 * was last enabled: once two more have completed, one started after the
+	 * enable, so every leaf of the valid root was installed after it. */
+	atomic_ullong invalidations_done;
+	u64 log_enabled_at;
 	s64 backing_skew;  /* nonzero only when deliberately broken */
 };
 

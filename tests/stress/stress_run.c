@@ -30,7 +30,7 @@ void stress_sleep_us(u64 us)
 
 static void *(*const stress_controls[])(void *) = {
 	stress_churn_main, stress_zap_main, stress_invalidate_main,
-	stress_verify_main, stress_dirty_main,
+	stress_verify_main, stress_dirty_main, stress_watchdog_main,
 };
 #define STRESS_NR_CONTROLS ARRAY_SIZE(stress_controls)
 
@@ -120,6 +120,16 @@ static void run_teardown(struct stress_run *run)
 	pthread_mutex_destroy(&run->model.lock);
 }
 
+static void print_lock_stats(struct mmu *mmu)
+{
+	struct mmu_lock_stats ls;
+
+	mmu_debug_lock_stats(mmu, &ls, false);
+	printf("#   exclusive MMU lock: %" PRIu64 " holds, longest %.2f ms, %" PRIu64
+	       " yields by long walks\n", ls.excl_acquisitions, (double)ls.excl_max_ns / 1e6,
+	       ls.yields);
+}
+
 static void print_summary(const struct stress_run *run)
 {
 	u64 res[STRESS_NR_RESULTS] = { 0 }, acc = 0, tries = 0, maxt = 0, pre = 0;
@@ -144,9 +154,12 @@ static void print_summary(const struct stress_run *run)
 	printf("#   outcomes:");
 	for (unsigned r = 0; r < STRESS_NR_RESULTS; r++)
 		printf(" %s=%" PRIu64, mmu_fault_result_name((enum mmu_fault_result)r), res[r]);
-	printf("\n#   churn %llu, zaps %llu, invalidations %llu, verifies %llu, leaf checks %llu "
-	       "(%llu leaves)\n", c->churn_ops, c->zaps, c->invalidations, c->verifies,
-	       c->leaf_checks, c->leaves_seen);
+	printf("\n#   churn %llu, zaps %llu, invalidations %llu (always-yield windows %llu), "
+	       "verifies %llu, leaf checks %llu (%llu leaves)\n", c->churn_ops, c->zaps,
+	       c->invalidations, c->yield_windows, c->verifies, c->leaf_checks, c->leaves_seen);
+	printf("#   slot changes took %.2f ms on average, %.2f ms at most\n",
+	       c->churn_ops ? (double)run->churn_ns / 1e6 / (double)c->churn_ops : 0.0,
+	       (double)run->churn_max_ns / 1e6);
 	printf("#   dirty: %" PRIu64 " sessions, %" PRIu64 " harvests, %" PRIu64
 	       " pages reported, %" PRIu64 " written pages checked\n", run->dirty.sessions,
 	       run->dirty.harvests, run->dirty.pages_reported, run->dirty.writes_checked);
@@ -163,8 +176,9 @@ u64 stress_run(const struct stress_config *cfg, struct stress_report *rep)
 	}
 	if (run_setup(run, cfg, rep) == 0) {
 		run_threads(run);
-		stress_final_checks(run);
 		print_summary(run);
+		print_lock_stats(run->mmu);
+		stress_final_checks(run);
 	} else {
 		stress_fail(rep, "setup failed (mmu_create, slot add or vcpu create)");
 	}

@@ -31,7 +31,7 @@ struct stress_vcpu {
 
 struct stress_counts {
 	atomic_ullong churn_ops, zaps, invalidations, verifies, leaf_checks, leaves_seen;
-	atomic_ullong sessions_checked;
+	atomic_ullong sessions_checked, yield_windows;
 };
 
 struct stress_run {
@@ -43,9 +43,12 @@ struct stress_run {
 	struct stress_counts counts;
 	atomic_bool stop;       /* control threads: finish up */
 	atomic_uint vcpus_done;
+	atomic_ullong progress; /* vCPU access bursts completed (watchdog) */
 	u64 start_ns;
 	u64 deadline_ns;        /* soak length, or the cap of an ops-bounded run */
 	atomic_bool capped;     /* an ops-bounded run hit its cap */
+	u64 churn_ns, churn_max_ns; /* slot change latency (churn thread only) */
+	struct mmu_stats last_stats; /* previous sample of the monotonic counters */
 	unsigned nvcpus;
 	struct stress_vcpu vcpus[STRESS_MAX_VCPUS];
 };
@@ -58,6 +61,7 @@ void *stress_churn_main(void *arg);
 void *stress_zap_main(void *arg);
 void *stress_invalidate_main(void *arg);
 void *stress_verify_main(void *arg);
+void *stress_watchdog_main(void *arg);
 void *stress_dirty_main(void *arg);
 
 /* Checks any thread may run (stress_control.c). */

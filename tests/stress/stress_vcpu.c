@@ -241,8 +241,10 @@ void *stress_vcpu_main(void *arg)
 		if (stress_rng_below(&v->rng, 512) == 0)
 			one_prefault(v);
 		one_access(v);
-		if (v->accesses % STRESS_GUEST_BURST == 0)
+		if (v->accesses % STRESS_GUEST_BURST == 0) {
+			atomic_fetch_add(&v->run->progress, 1); /* for the watchdog */
 			stress_sleep_us(STRESS_GUEST_US);
+		}
 	}
 	atomic_fetch_add(&v->run->vcpus_done, 1);
 	return NULL;
