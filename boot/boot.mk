@@ -5,6 +5,7 @@ KEEL_SRCS += boot/main.c boot/efi_util.c boot/memmap.c boot/cfg.c boot/log.c boo
 	boot/host.c boot/guest_image.c boot/summary.c boot/guest_blob.asm \
 	lib/string.c lib/printf.c
 
-# The keel.cfg parser is portable: tested hosted.
-HOSTED_TESTS += boot_cfg_test
+# The keel.cfg parser and the pool are portable: tested hosted.
+HOSTED_TESTS += boot_cfg_test boot_pool_test
 $(call hosted_program,boot_cfg_test,boot/cfg.c boot/cfg_test.c,-lcmocka)
+$(call hosted_program,boot_pool_test,boot/pool.c boot/pool_test.c,-lcmocka)

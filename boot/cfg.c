@@ -69,7 +69,7 @@ static int set_guest_mem(struct keel_cfg *cfg, const char *v, char *why, size_t 
 		return -EINVAL;
 	}
 	if (bytes < CFG_GUEST_MEM_MIN || bytes > CFG_GUEST_MEM_MAX || !IS_ALIGNED(bytes, SZ_2M)) {
-		snprintf(why, len, "guest-mem: %.40s must be a multiple of 2M from 8M to 64G", v);
+		snprintf(why, len, "guest-mem: %.40s must be a multiple of 2M from 8M to 32G", v);
 		return -EINVAL;
 	}
 	cfg->guest_mem = bytes;

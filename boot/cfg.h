@@ -23,7 +23,7 @@
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
 #define CFG_GUEST_MEM_MIN (4 * SZ_2M)
-#define CFG_GUEST_MEM_MAX (64 * SZ_1G)
+#define CFG_GUEST_MEM_MAX (32 * SZ_1G) /* one memslot per GiB at worst */
 
 struct keel_cfg {
 	char guest[CFG_PATH_MAX];      /* "builtin" or an ESP path */

@@ -117,29 +117,23 @@ static int reserve_pool(struct boot_state *b)
 static int reserve_guest_memory(struct boot_state *b)
 {
 	struct efi_memmap m;
-	hpa_t base;
-	u64 align;
 	int r = efi_get_memmap(&b->efi, &m);
 
 	if (r)
 		return r;
 	b->mem_top = memmap_top(&m);
 	memmap_log(&m);
-	r = memmap_reserve_guest(&b->efi, &m, b->cfg.guest_mem, &base, &align);
 	b->efi.bs->FreePool(m.desc);
-	if (r) {
-		log_error("keel: no free host range of %llu MiB for the guest (guest-mem in "
-			  "keel.cfg, or give the machine more memory)\n",
-			  (unsigned long long)(b->cfg.guest_mem >> 20));
-		return r;
-	}
-	b->setup.mem = (void *)(uintptr_t)base.v;
+	log_info("keel: guest memory %llu MiB, host memory top 0x%llx\n",
+		 (unsigned long long)(b->cfg.guest_mem >> 20), (unsigned long long)b->mem_top.v);
 	b->setup.mem_size = b->cfg.guest_mem;
-	log_info("keel: guest memory %llu MiB at host 0x%llx (%s-aligned), host memory top 0x%llx\n",
-		 (unsigned long long)(b->cfg.guest_mem >> 20), (unsigned long long)base.v,
-		 align == SZ_1G ? "1G" : align == SZ_2M ? "2M" : "4K",
-		 (unsigned long long)b->mem_top.v);
-	return 0;
+	r = memmap_reserve_guest(&b->efi, &b->setup);
+	if (r)
+		log_error("keel: no room for %llu MiB of guest memory (%s); lower guest-mem in "
+			  "keel.cfg or give the machine more memory\n",
+			  (unsigned long long)(b->cfg.guest_mem >> 20),
+			  r == -E2BIG ? "too fragmented" : "not enough free memory");
+	return r;
 }
 
 static int boot_prepare(struct boot_state *b)

@@ -56,26 +56,83 @@ static u64 find_aligned(const struct efi_memmap *m, u64 size, u64 align)
 	return 0;
 }
 
-int memmap_reserve_guest(const struct efi_ctx *ctx, const struct efi_memmap *m, u64 size,
-			 hpa_t *base, u64 *align)
+/* One host range of 'size' bytes: right after the previous one when that
+ * is free (same congruence, one memslot fewer), else best alignment first.
+ * The map is read afresh for each range, since each reservation changes it. */
+static int reserve_range(const struct efi_ctx *ctx, u64 size, u64 after, hpa_t *out)
 {
 	static const u64 aligns[] = { SZ_1G, SZ_2M, SZ_4K };
+	struct efi_memmap m;
+	int r;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(aligns); i++) {
-		u64 start = find_aligned(m, size, aligns[i]);
+	if (after && !efi_reserve_pages(ctx, size / PAGE_SIZE, &after, true)) {
+		*out = HPA(after);
+		return 0;
+	}
+	r = efi_get_memmap(ctx, &m);
+	if (r)
+		return r;
+	r = -ENOMEM;
+	for (unsigned i = 0; i < ARRAY_SIZE(aligns) && r; i++) {
+		u64 start = find_aligned(&m, size, aligns[i]);
 
 		if (!start)
 			continue;
 		if (efi_reserve_pages(ctx, size / PAGE_SIZE, &start, true)) {
-			log_debug("keel: guest memory at 0x%llx refused, trying less alignment\n",
+			log_debug("keel: host range at 0x%llx refused, trying less alignment\n",
 				  (unsigned long long)start);
 			continue;
 		}
-		*base = HPA(start);
-		*align = aligns[i];
+		*out = HPA(start);
+		r = 0;
+	}
+	ctx->bs->FreePool(m.desc);
+	return r;
+}
+
+/* Append [gpa, gpa+size) -> hpa, merging with the previous region when
+ * both sides are contiguous. */
+static int ram_append(struct vm_setup *s, gpa_t gpa, hpa_t hpa, u64 size)
+{
+	struct vm_ram_region *prev = s->nr_ram ? &s->ram[s->nr_ram - 1] : NULL;
+
+	if (prev && prev->gpa.v + prev->size == gpa.v && prev->hpa.v + prev->size == hpa.v) {
+		prev->size += size;
 		return 0;
 	}
-	return -ENOMEM;
+	if (s->nr_ram == ARRAY_SIZE(s->ram))
+		return -E2BIG;
+	s->ram[s->nr_ram++] = (struct vm_ram_region){ gpa, hpa, size };
+	return 0;
+}
+
+static const char *align_name(u64 a)
+{
+	return IS_ALIGNED(a, SZ_1G) ? "1G" : IS_ALIGNED(a, SZ_2M) ? "2M" : "4K";
+}
+
+int memmap_reserve_guest(const struct efi_ctx *ctx, struct vm_setup *s)
+{
+	s->nr_ram = 0;
+	for (u64 gpa = 0; gpa < s->mem_size; gpa += SZ_1G) {
+		const struct vm_ram_region *prev = s->nr_ram ? &s->ram[s->nr_ram - 1] : NULL;
+		u64 size = MIN(SZ_1G, s->mem_size - gpa);
+		hpa_t hpa;
+		int r = reserve_range(ctx, size, prev ? prev->hpa.v + prev->size : 0, &hpa);
+
+		if (!r)
+			r = ram_append(s, GPA(gpa), hpa, size);
+		if (r)
+			return r;
+	}
+	for (unsigned i = 0; i < s->nr_ram; i++) {
+		const struct vm_ram_region *g = &s->ram[i];
+
+		log_info("keel: guest RAM gpa 0x%llx-0x%llx at host 0x%llx (%s-aligned)\n",
+			 (unsigned long long)g->gpa.v, (unsigned long long)(g->gpa.v + g->size - 1),
+			 (unsigned long long)g->hpa.v, align_name(g->hpa.v - g->gpa.v));
+	}
+	return 0;
 }
 
 static const char *type_name(UINT32 t)

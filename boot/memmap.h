@@ -7,19 +7,21 @@
 
 #include <keel/types.h>
 #include "boot/efi_util.h"
+#include "vmm/vm.h"
 
 /* One past the highest address of any descriptor. */
 hpa_t memmap_top(const struct efi_memmap *m);
 
 /*
- * Reserve 'size' bytes of guest backing, preferring a start aligned to
- * 1 GiB, then 2 MiB, then 4 KiB, so guest-physical 0 is congruent with the
- * backing modulo the largest possible page size and the MMU can map 2 MiB-
- * and 1 GiB-aligned guest regions with huge pages. On success *base is the
- * host address and *align the alignment reached.
+ * Reserve host memory for guest RAM [0, s->mem_size) and describe it in
+ * s->ram[]. Each GiB of guest RAM gets its own host range, preferring a
+ * start aligned to 1 GiB, then 2 MiB, then 4 KiB, so the backing is
+ * congruent with the guest address modulo the largest page size possible
+ * and the MMU can map 2 MiB- and 1 GiB-aligned guest regions with huge
+ * pages; ranges that end up adjacent on both sides are merged. 0, -ENOMEM,
+ * or -E2BIG when more regions than memslots would be needed.
  */
-int memmap_reserve_guest(const struct efi_ctx *ctx, const struct efi_memmap *m, u64 size,
-			 hpa_t *base, u64 *align);
+int memmap_reserve_guest(const struct efi_ctx *ctx, struct vm_setup *s);
 
 /* Every descriptor, at log level debug. */
 void memmap_log(const struct efi_memmap *m);

@@ -128,7 +128,8 @@ void host_free_pages(void *p, size_t n)
 	pool_lock();
 	for (u64 i = first; i < first + n; i++)
 		if (!page_used(i))
-			host_panic("host_free_pages: page %p freed twice", pool.base + i * PAGE_SIZE);
+			host_panic("host_free_pages: page %p freed twice",
+				   pool.base + i * PAGE_SIZE);
 	pages_mark(first, n, false);
 	pool.used -= n;
 	pool_unlock();

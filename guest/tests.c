@@ -48,8 +48,8 @@ static int test_port(const struct guest_info *gi, bool flip, char *why, size_t l
 	unclaimed = guest_inl(KEEL_TEST_PORT + 4);
 	if (first != KEEL_TEST_PORT_RESET || back != (u32)flip_u64(0x12345678u, flip) ||
 	    unclaimed != 0xffffffffu) {
-		snprintf(why, len, "test port read 0x%x then 0x%x, unclaimed port 0x%x", first, back,
-			 unclaimed);
+		snprintf(why, len, "test port read 0x%x then 0x%x, unclaimed port 0x%x", first,
+			 back, unclaimed);
 		return -1;
 	}
 	return 0;
@@ -145,7 +145,8 @@ static int test_boundaries(const struct guest_info *gi, u64 align, bool flip, ch
 		}
 	}
 	if (!n) {
-		snprintf(why, len, "no %llu MiB boundary inside RAM", (unsigned long long)(align >> 20));
+		snprintf(why, len, "no %llu MiB boundary inside RAM",
+			 (unsigned long long)(align >> 20));
 		return flip ? -1 : GUEST_TEST_SKIP;
 	}
 	return 0;

@@ -10,10 +10,22 @@
 
 #define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
+/* Large aligned clears (page tables, guest RAM) go through REP STOSQ: one
+ * instruction for the CPU, and far fewer loop iterations under emulation. */
+static void *memset_qwords(void *s, u64 pattern, size_t nq)
+{
+	void *d = s;
+
+	asm volatile("rep stosq" : "+D"(d), "+c"(nq) : "a"(pattern) : "memory");
+	return s;
+}
+
 NO_LIBCALL void *memset(void *s, int c, size_t n)
 {
 	u8 *p = s;
 
+	if (n >= 64 && IS_ALIGNED((uintptr_t)s, 8) && IS_ALIGNED(n, 8))
+		return memset_qwords(s, (u8)c * 0x0101010101010101ull, n / 8);
 	while (n--)
 		*p++ = (u8)c;
 	return s;

@@ -25,6 +25,7 @@ static int split_or_wrprot_huge(struct mmu_held *h, struct tdp_iter *it)
 	struct tdp_page *child;
 	int r;
 
+	mmu_assert_held(h);
 	child = tdp_make_split_table(mmu, it->old, it->gfn, it->level, MMU_ACC_ALL & ~MMU_ACC_WRITE);
 	if (!child)
 		return tdp_set_spte(h, it, spte_wrprot(mmu->fmt, it->old));
@@ -44,6 +45,7 @@ static void dirty_log_start_root(struct mmu_excl *x, struct mmu_root *root, u64 
 	struct mmu_held h = excl_held(x);
 	struct tdp_iter it;
 
+	mmu_assert_excl(x);
 	for_each_tdp_pte(&it, f, root->pt->spt, GFN(start), GFN(end), 1) {
 retry:
 		if (mmu_excl_cond_resched(x, &it))
@@ -94,6 +96,7 @@ static void wrprot_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u
 	struct mmu_held h = excl_held(x);
 	struct tdp_iter it;
 
+	mmu_assert_excl(x);
 	for_each_tdp_pte(&it, f, root->pt->spt, GFN(start), GFN(end), 1) {
 		while (spte_is_leaf(f, it.old, it.level) && spte_writable(f, it.old) &&
 		       tdp_set_spte(&h, &it, spte_wrprot(f, it.old)))
@@ -103,6 +106,7 @@ static void wrprot_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u
 
 static void wrprot_valid_roots(struct mmu_excl *x, u64 start, u64 end)
 {
+	mmu_assert_excl(x);
 	for (struct mmu_root *root = x->mmu->roots; root; root = root->next)
 		if (root_is_valid(x->mmu, root))
 			wrprot_range(x, root, start, end);

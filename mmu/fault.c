@@ -58,6 +58,7 @@ static enum mmu_fault_result retry_obsolete(struct mmu *mmu)
 /* Slot read side held: decide what may be mapped. */
 static enum mmu_fault_result fault_check_slot(struct mmu *mmu, struct fault *f)
 {
+	MMU_ASSERT(srcu_read_held(&mmu->slots_srcu));
 	f->slot = slots_find_gfn(slots_deref(mmu), f->gfn);
 	if (!f->slot)
 		return MMU_FAULT_NO_SLOT;
@@ -102,6 +103,7 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 	spte_t leaf;
 	int r;
 
+	mmu_assert_shared(s);
 	env_hook(HOOK_FAULT_BEFORE_INSTALL, f);
 	/* Checked in the same shared-lock hold as the install below; an
 	 * invalidation needs the lock exclusively (seed 003). */
@@ -131,6 +133,7 @@ static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
 	struct tdp_page *child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
 	int r;
 
+	mmu_assert_held(h);
 	if (!child)
 		return -ENOMEM;
 	r = tdp_link_table(h, it, child);
@@ -164,6 +167,7 @@ static enum mmu_fault_result tdp_map(struct mmu_shared *s, struct mmu_root *root
 	struct tdp_iter it;
 	int r;
 
+	mmu_assert_shared(s);
 	for_each_tdp_pte(&it, fmt, root->pt->spt, GFN(f->gfn), GFN(f->gfn + 1), 1) {
 		if (spte_frozen(fmt, it.old))
 			return retry_race(mmu);

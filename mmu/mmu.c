@@ -122,9 +122,21 @@ void mmu_unlock_shared(struct mmu_shared *s)
 	mmu_rwlock_read_unlock(&s->mmu->lock);
 }
 
+/*
+ * A waiter only counts once the lock has been held for a little while:
+ * yielding after every unit of a long walk would spend the walk on lock
+ * handovers. The environment's policy still has the last word (tests force
+ * "always yield now").
+ */
+#define MMU_EXCL_MIN_HOLD_NS 50000ull
+
 bool mmu_excl_need_resched(const struct mmu_excl *x)
 {
-	return env_need_resched(mmu_rwlock_contended(&x->mmu->lock));
+	struct mmu *mmu = x->mmu;
+	bool contended = mmu_rwlock_contended(&mmu->lock) &&
+			 env_now_ns() - mmu->excl_since_ns >= MMU_EXCL_MIN_HOLD_NS;
+
+	return env_need_resched(contended);
 }
 
 void mmu_excl_yield(struct mmu_excl *x)

@@ -22,6 +22,7 @@
 
 void reclaim_retire(struct mmu *mmu, struct tdp_page *pg)
 {
+	assert_lock_held(&mmu->lock);
 	mmu_spin_lock(&mmu->reclaim_lock);
 	pg->meta.retire_stamp = atomic_read(&mmu->flush_gen);
 	pg->meta.retire_next = mmu->reclaim_list;

@@ -43,6 +43,7 @@ static void zap_root_pass(struct mmu_excl *x, struct mmu_root *root, u64 start, 
 	struct mmu_held h = excl_held(x);
 	struct tdp_iter it;
 
+	mmu_assert_excl(x);
 	for_each_tdp_pte(&it, f, root->pt->spt, GFN(start), GFN(end), pass_level) {
 retry:
 		if (mmu_excl_cond_resched(x, &it))

@@ -9,7 +9,12 @@
 #
 # --cpu      intel or empty (model tigerlake: VMX + EPT), amd (model ryzen: SVM + NPT)
 # --cfg      keel.cfg to put on the disk (also KEEL_CFG; GUEST_FAIL=NAME adds
-#            "guest-fail = NAME"), as scripts/run-qemu.sh does
+#            "guest-fail = NAME"), as scripts/run-qemu.sh does. Without one,
+#            the run uses "guest-mem = 1088M": OVMF in Bochs sees at most
+#            3 GiB (all below 4 GiB), too little for Keel's 2112 MiB default
+#            in 1 GiB pieces; 1088 MiB still has a 1 GiB boundary in RAM.
+# --memory   Bochs RAM in MiB (default 2048, or 3072 with --cfg; Bochs backs
+#            at most 2048 with host memory and pages the rest, slowly)
 # --out      keep serial.log, bochs.log, bochsrc there (default build/bochs-<cpu>)
 # --log      also copy the serial log to FILE
 # --accel    accepted for make run's sake; Bochs only emulates
@@ -19,7 +24,7 @@
 # verdict (time limit, emulator or script error).
 set -uo pipefail
 
-cpu=intel efi=${BUILD:-build}/keel.efi cfg=${KEEL_CFG:-} limit=600 out= log= memory=3072 quiet=0
+cpu=intel efi=${BUILD:-build}/keel.efi cfg=${KEEL_CFG:-} limit=600 out= log= memory= quiet=0
 for a in "$@"; do
 	case $a in
 	--cpu=*)     cpu=${a#*=} ;;
@@ -35,6 +40,7 @@ for a in "$@"; do
 	esac
 done
 
+[ -n "$memory" ] || { [ -n "$cfg" ] && memory=3072 || memory=2048; }
 case $cpu in
 '' | intel | vmx) cpu=intel model=tigerlake ;;
 amd | svm)        cpu=amd model=ryzen ;;
@@ -77,6 +83,8 @@ mformat -i "$img" -v KEEL :: >/dev/null &&
 if [ -n "$cfg" ]; then
 	[ -r "$cfg" ] || { echo "run-bochs: keel.cfg $cfg not found" >&2; exit 4; }
 	cat "$cfg" >"$tmp/keel.cfg"
+else
+	echo "guest-mem = 1088M" >"$tmp/keel.cfg"
 fi
 [ -n "${GUEST_FAIL:-}" ] && printf '\nguest-fail = %s\n' "$GUEST_FAIL" >>"$tmp/keel.cfg"
 [ -s "$tmp/keel.cfg" ] && mcopy -i "$img" "$tmp/keel.cfg" ::/keel.cfg

@@ -48,7 +48,8 @@ kvm_nests() {
 	[ -w /dev/kvm ] || return 1
 	local f
 	for f in /sys/module/kvm_amd/parameters/nested /sys/module/kvm_intel/parameters/nested; do
-		[ -r "$f" ] && grep -qE '^(1|Y)$' "$f" && grep -qwE 'svm|vmx' /proc/cpuinfo && return 0
+		[ -r "$f" ] && grep -qE '^(1|Y)$' "$f" &&
+			grep -qwE 'svm|vmx' /proc/cpuinfo && return 0
 	done
 	return 1
 }

@@ -28,6 +28,24 @@ void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len)
 	return (u8 *)(uintptr_t)hfn_to_hpa(hfn).v + (gpa.v & ~PAGE_MASK);
 }
 
+int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len)
+{
+	const u8 *from = src;
+
+	while (len) {
+		size_t chunk = MIN(len, PAGE_SIZE - (gpa.v & ~PAGE_MASK));
+		u8 *to = vmm_gpa_ptr(vm, gpa, chunk);
+
+		if (!to)
+			return -EFAULT;
+		memcpy(to, from, chunk);
+		from += chunk;
+		gpa.v += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 /* Frame bits of a leaf at 'level' (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB). */
 static u64 leaf_frame(u64 pte, int level)
 {

@@ -66,8 +66,9 @@ static unsigned opcode_len_for_exit(enum exit_kind k, const u8 *op, size_t n)
 	case EXIT_HLT:
 		return n >= 1 && op[0] == 0xf4 ? 1 : 0;
 	case EXIT_HYPERCALL: /* VMMCALL 0f 01 d9, VMCALL 0f 01 c1 */
-		return n >= 3 && op[0] == 0x0f && op[1] == 0x01 && (op[2] == 0xd9 || op[2] == 0xc1) ?
-			       3 : 0;
+		if (n < 3 || op[0] != 0x0f || op[1] != 0x01)
+			return 0;
+		return op[2] == 0xd9 || op[2] == 0xc1 ? 3 : 0;
 	case EXIT_IO:
 		if (n >= 1 && op[0] >= 0xe4 && op[0] <= 0xe7)
 			return n >= 2 ? 2 : 0; /* in/out with imm8 port */

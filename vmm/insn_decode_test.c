@@ -88,7 +88,8 @@ static void test_mov_stores(void **state)
 {
 	struct mmio_insn m;
 
-	assert_int_equal(DECODE(&m, 0x89, 0x98, 0x00, 0x01, 0x00, 0x00), 0); /* mov [rax+0x100], ebx */
+	/* mov [rax+0x100], ebx */
+	assert_int_equal(DECODE(&m, 0x89, 0x98, 0x00, 0x01, 0x00, 0x00), 0);
 	assert_int_equal(m.len, 6);
 	assert_true(m.store);
 	assert_int_equal(m.reg, 3);

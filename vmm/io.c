@@ -71,14 +71,20 @@ static u32 size_mask(u8 size)
 	return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 }
 
+static bool io_size_ok(u8 size)
+{
+	return size == 1 || size == 2 || size == 4;
+}
+
 void vmm_handle_io(struct vcpu *v)
 {
 	const struct vm_exit *e = &v->exit;
 	u32 mask = size_mask(e->io.size);
 
 	v->stats.io++;
-	if (e->io.string || e->io.rep || !e->io.size || e->io.size > 4 || (e->io.size & (e->io.size - 1))) {
-		vm_stop(v->vm, "string or malformed port I/O at port 0x%x (not emulated)", e->io.port);
+	if (e->io.string || e->io.rep || !io_size_ok(e->io.size)) {
+		vm_stop(v->vm, "string or malformed port I/O at port 0x%x (not emulated)",
+			e->io.port);
 		return;
 	}
 	if (e->io.in) {

@@ -15,8 +15,6 @@
 #include "vmm/guest_setup.h"
 #include "vmm/vmm.h"
 
-#define GUEST_RAM_SLOT 0
-
 void vm_stop(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
@@ -30,19 +28,29 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	host_log("keel: vm %s stopped: %s\n", vm->name, vm->stop_reason);
 }
 
-/* All guest RAM is one slot: guest-physical [0, mem_size) -> the backing
- * boot/ reserved, whose alignment lets the MMU use 2 MiB and 1 GiB pages. */
-static int vm_add_ram(struct vm *vm)
+/* One memslot per RAM region boot/ reserved; their alignment lets the MMU
+ * map 2 MiB- and 1 GiB-aligned guest regions with huge pages. */
+static int vm_add_ram(struct vm *vm, const struct vm_setup *s)
 {
-	struct memslot_desc d = {
-		.id = GUEST_RAM_SLOT,
-		.base_gfn = GFN(0),
-		.npages = vm->mem_size / PAGE_SIZE,
-		.backing = hpa_to_hfn(HPA((u64)(uintptr_t)vm->mem)),
-		.flags = 0,
-	};
+	for (unsigned i = 0; i < s->nr_ram; i++) {
+		const struct vm_ram_region *r = &s->ram[i];
+		struct memslot_desc d = {
+			.id = (u16)i,
+			.base_gfn = gpa_to_gfn(r->gpa),
+			.npages = r->size / PAGE_SIZE,
+			.backing = hpa_to_hfn(r->hpa),
+			.flags = 0,
+		};
+		int err = mmu_slot_add(vm->mmu, &d);
 
-	return mmu_slot_add(vm->mmu, &d);
+		if (err) {
+			host_log("keel: vm %s: memslot %u (gpa 0x%llx, %llu MiB) refused: %d\n",
+				 vm->name, i, (unsigned long long)r->gpa.v,
+				 (unsigned long long)(r->size >> 20), err);
+			return err;
+		}
+	}
+	return 0;
 }
 
 static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup *s)
@@ -53,11 +61,10 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 		return NULL;
 	snprintf(vm->name, sizeof(vm->name), "%s", s->name);
 	vm->ops = ops;
-	vm->mem = s->mem;
 	vm->mem_size = s->mem_size;
 	vm->test_port_value = KEEL_TEST_PORT_RESET;
 	vm->mmu = mmu_create(ops->tdp_format);
-	if (!vm->mmu || vm_add_ram(vm)) {
+	if (!vm->mmu || vm_add_ram(vm, s)) {
 		if (vm->mmu)
 			mmu_destroy(vm->mmu);
 		host_free(vm);
@@ -130,6 +137,21 @@ static void log_time(const struct vm *vm, const struct vm_result *res, u64 ns)
 		 (unsigned long long)res->npf);
 }
 
+/*
+ * Guest RAM comes from memory the firmware used; the guest must not see
+ * what was there. Clearing it all up front costs one pass over guest RAM
+ * (the self-test touches every page anyway).
+ */
+static void vm_scrub_ram(const struct vm_setup *s)
+{
+	u64 t0 = host_time_ns();
+
+	for (unsigned i = 0; i < s->nr_ram; i++)
+		memset((void *)(uintptr_t)s->ram[i].hpa.v, 0, s->ram[i].size);
+	host_log("keel: guest RAM cleared in %llu ms\n",
+		 (unsigned long long)((host_time_ns() - t0) / 1000000));
+}
+
 int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct vm_result *res)
 {
 	struct pcpu *cpu = pcpu_this();
@@ -140,6 +162,7 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 	if (r)
 		return r;
+	vm_scrub_ram(s);
 	vm = vm_create(ops, s);
 	if (!vm) {
 		ops->cpu_disable(cpu);

@@ -15,16 +15,26 @@
 struct mmu;
 
 #define VM_NAME_MAX 32
+#define VM_MAX_RAM_REGIONS MMU_MAX_SLOTS
 #define VM_STOP_REASON_MAX 128
 #define VM_SERIAL_LINE_MAX 160
+
+/* A piece of guest RAM and the host memory behind it (one memslot). */
+struct vm_ram_region {
+	gpa_t gpa;
+	hpa_t hpa;
+	u64 size;
+};
 
 /* What Keel is asked to run. */
 struct vm_setup {
 	const char *name;       /* for the log and the summary line */
-	const void *image;      /* flat binary, loaded at GUEST_LOAD_GPA */
+	const void *image;      /* flat binary, loaded at KEEL_GUEST_LOAD_GPA */
 	size_t image_size;
-	void *mem;              /* host backing of guest-physical 0.. */
-	u64 mem_size;
+	u64 mem_size;           /* guest RAM is guest-physical [0, mem_size) */
+	/* Its backing, in guest-physical order, together covering it. */
+	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
+	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
 };
 
@@ -43,8 +53,7 @@ struct vm {
 	char name[VM_NAME_MAX];
 	const struct vendor_ops *ops;
 	struct mmu *mmu;
-	u8 *mem;      /* host backing, identity-mapped */
-	u64 mem_size;
+	u64 mem_size; /* RAM: guest-physical [0, mem_size), in memslots */
 	enum vm_state state;
 	/* Verdict from the guest's final hypercall. */
 	bool guest_pass;

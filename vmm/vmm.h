@@ -34,6 +34,9 @@ bool vmm_skip_insn(struct vcpu *v);
 /* guest_mem.c: guest memory access for emulation. */
 /* Host pointer to 'len' bytes at gpa, all within one page of one slot. */
 void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len);
+/* Copy into guest RAM (any length, across pages and slots); -EFAULT when
+ * part of [gpa, gpa+len) is not RAM. */
+int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len);
 /* Translate a guest-virtual address through the guest's page tables. */
 int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out);
 /* Fetch up to 'len' instruction bytes at RIP (stops at unmapped memory);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AMD SVM hardware definitions (AMD64 APM vol. 2, ch. 15 and appendix B):
- * the VMCB layout, intercept bits, exit codes. Private to the SVM backend (arch/x86/svm.c, svm_exit.c, svm_run.asm).
+ * the VMCB layout, intercept bits, exit codes. Private to the SVM backend
+ * (arch/x86/svm.c, svm_exit.c, svm_run.asm).
  */
 #pragma once
 

@@ -74,7 +74,8 @@ void trap_entry(struct trap_frame *f)
 		 (unsigned long long)f->error, (unsigned long long)read_cr2());
 	dump_regs(f);
 	if (image_base && f->rip >= image_base)
-		host_log("  keel.efi at 0x%llx: rip is keel.so+0x%llx (addr2line -e build/keel.so)\n",
+		host_log("  keel.efi at 0x%llx: rip is keel.so+0x%llx "
+			 "(addr2line -e build/keel.so)\n",
 			 (unsigned long long)image_base, (unsigned long long)(f->rip - image_base));
 	dump_stack(f->rsp);
 	host_log("keel: stopped (panic)\n");

@@ -59,8 +59,8 @@ static int set_host_fixed_bits(void)
 	return 0;
 }
 
-/* VMXON leaves no guarantee about EPT- or VPID-tagged translations cached
- * before it (SDM 29.4.3.3 on VMXON), so start this CPU from a clean TLB. */
+/* Nothing says what EPT- or VPID-tagged translations this CPU cached before
+ * VMXON (an earlier Keel run, the firmware): start from a clean TLB. */
 static void flush_all_contexts(void)
 {
 	const struct vmx_caps *c = &vmx_caps;
@@ -293,6 +293,26 @@ void vmx_tlb_flush(struct vmx_vcpu *hw, unsigned plan)
 			 (unsigned long long)hw->eptp, hw->vpid);
 }
 
+/* The entry failed while loading guest state: say which check, and, for
+ * invalid guest state, which rule a software check finds broken. */
+static void explain_entry_failure(struct vcpu *v)
+{
+	u32 reason = (u32)v->exit.raw_reason;
+	struct vmx_guest_state s;
+	char why[160];
+
+	host_log("vmx: vcpu %u: VM entry failed: %s\n", v->id,
+		 vmx_entry_fail_detail(reason, v->exit.qual[0]));
+	if ((reason & VMX_EXIT_REASON_BASIC) != VMX_EXIT_INVALID_GUEST_STATE)
+		return;
+	vmx_read_guest_state(&s);
+	if (vmx_guest_state_problem(&s, &vmx_caps, why, sizeof(why)))
+		host_log("vmx: vcpu %u: guest state: %s\n", v->id, why);
+	else
+		host_log("vmx: vcpu %u: guest state passes Keel's checks; see the VMCS dump\n",
+			 v->id);
+}
+
 /* One VM entry and exit. Returns 1 when the exit was handled here (an exit
  * generic code has no name for, such as a CR write) and the guest should be
  * entered again, 0 for an exit decoded into v->exit, or a negative error. */
@@ -300,8 +320,11 @@ static int run_once(struct vcpu *v, struct vmx_vcpu *hw, bool mmu_flush, bool ne
 {
 	int how;
 
-	if (vmx_load_guest(v, hw))
+	if (vmx_load_guest(v, hw)) {
+		memset(&v->exit, 0, sizeof(v->exit));
+		v->exit.kind = EXIT_ENTRY_FAILED; /* VMWRITE refused a value: logged */
 		return -EIO;
+	}
 	vmx_tlb_flush(hw, vmx_flush_plan(&vmx_caps, hw->vpid, mmu_flush, new_cpu,
 					 hw->flush_vpid));
 	hw->flush_vpid = false;
@@ -313,8 +336,7 @@ static int run_once(struct vcpu *v, struct vmx_vcpu *hw, bool mmu_flush, bool ne
 	vmx_save_guest(v, hw);
 	vmx_decode_exit(v);
 	if (v->exit.kind == EXIT_ENTRY_FAILED) {
-		host_log("vmx: vcpu %u: VM entry failed: %s\n", v->id,
-			 vmx_entry_fail_detail((u32)v->exit.raw_reason, v->exit.qual[0]));
+		explain_entry_failure(v);
 		return -EIO;
 	}
 	vmx_save_idt_vectoring(hw);

@@ -2,7 +2,9 @@
 /*
  * Intel VMX backend, private to arch/x86/vmx*.c. The numbers here come from
  * the Intel SDM volume 3 (appendix A for the capability MSRs, appendix B for
- * the VMCS field encodings, chapter 28 for EPT, appendix C for exit reasons).
+ * the VMCS field encodings, appendix C for exit reasons). Section and table
+ * numbers in the vmx* comments follow recent (2022 and later) editions:
+ * chapter 25 VMCS, 27 VM entries, 28 VM exits, 29 EPT, 31 VMX instructions.
  * Generic code never sees any of this: it talks to vmx_ops (vendor.h).
  */
 #pragma once
@@ -318,6 +320,19 @@ enum vmx_exit_reason {
 #define VMX_AR_DB BIT(14)
 #define VMX_AR_G BIT(15)
 #define VMX_AR_UNUSABLE BIT(16)
+#define VMX_AR_TYPE GENMASK(3, 0)
+#define VMX_AR_DPL GENMASK(6, 5)
+#define VMX_AR_RESERVED (GENMASK(11, 8) | GENMASK(31, 17))
+
+/* The guest's initial flat 64-bit model (vmm/vcpu.h contract). */
+#define VMX_GUEST_CS 0x08
+#define VMX_GUEST_DS 0x10
+#define VMX_GUEST_TR 0x18
+#define VMX_AR_CODE64 (VMX_AR_TYPE_CODE_RX_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_L | VMX_AR_G)
+#define VMX_AR_DATA (VMX_AR_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G)
+#define VMX_AR_TSS_BUSY (VMX_AR_TYPE_TSS64_BUSY | VMX_AR_P)
+_Static_assert(VMX_AR_CODE64 == 0xa09b && VMX_AR_DATA == 0xc093 && VMX_AR_TSS_BUSY == 0x8b,
+	       "flat 64-bit descriptors as the SDM tabulates them");
 
 /* ---- state ------------------------------------------------------------- */
 
@@ -494,8 +509,26 @@ const char *vmx_entry_fail_detail(u32 reason, u64 qual);
 unsigned vmx_flush_plan(const struct vmx_caps *c, u16 vpid, bool mmu_flush, bool new_cpu,
 			bool vpid_stale);
 
+/* The guest-state fields VM entry checks most (SDM 27.3.1), as read back
+ * from the VMCS after an entry failed, so a software check can name the
+ * broken rule (hardware only says "invalid guest state"). */
+struct vmx_seg_state {
+	u16 sel;
+	u32 limit, ar;
+};
+
+struct vmx_guest_state {
+	u64 cr0, cr4, efer, rflags, rip, link;
+	u32 entry_ctls, proc2, activity, interruptibility;
+	struct vmx_seg_state cs, ss, tr, ldtr;
+};
+
+bool vmx_guest_state_problem(const struct vmx_guest_state *s, const struct vmx_caps *c,
+			     char *why, size_t len);
+
 /* vmx_dump.c */
 void vmx_dump(struct vcpu *v);
+void vmx_read_guest_state(struct vmx_guest_state *s);
 
 /* vmx_entry.S: enter the guest with the current VMCS. */
 int vmx_enter(struct vcpu_regs *regs, u64 launched);

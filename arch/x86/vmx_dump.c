@@ -60,6 +60,31 @@ static const struct vmcs_name dump_fields[] = {
 	{ VMCS_HOST_RIP, "host RIP" },
 };
 
+static void read_seg(struct vmx_seg_state *s, u32 sel_field, u32 limit_field, u32 ar_field)
+{
+	s->sel = (u16)vmx_vmread(sel_field);
+	s->limit = (u32)vmx_vmread(limit_field);
+	s->ar = (u32)vmx_vmread(ar_field);
+}
+
+void vmx_read_guest_state(struct vmx_guest_state *s)
+{
+	s->cr0 = vmx_vmread(VMCS_GUEST_CR0);
+	s->cr4 = vmx_vmread(VMCS_GUEST_CR4);
+	s->efer = vmx_vmread(VMCS_GUEST_EFER);
+	s->rflags = vmx_vmread(VMCS_GUEST_RFLAGS);
+	s->rip = vmx_vmread(VMCS_GUEST_RIP);
+	s->link = vmx_vmread(VMCS_LINK_POINTER);
+	s->entry_ctls = (u32)vmx_vmread(VMCS_ENTRY_CTLS);
+	s->proc2 = (u32)vmx_vmread(VMCS_PROC_CTLS2);
+	s->activity = (u32)vmx_vmread(VMCS_GUEST_ACTIVITY);
+	s->interruptibility = (u32)vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	read_seg(&s->cs, VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR);
+	read_seg(&s->ss, VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR);
+	read_seg(&s->tr, VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR);
+	read_seg(&s->ldtr, VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR);
+}
+
 void vmx_dump(struct vcpu *v)
 {
 	struct vmx_vcpu *hw = v->hw;

@@ -8,6 +8,7 @@
  */
 #include "mmu/mmu.h"
 
+#include <keel/string.h>
 #include "arch/x86/vmx.h"
 
 /* Control words (SDM A.3): the low 32 bits of a capability MSR are the
@@ -236,4 +237,127 @@ const char *vmx_entry_fail_detail(u32 reason, u64 qual)
 	default:
 		return "unexpected VM-entry failure reason";
 	}
+}
+
+static bool is_canonical(u64 va)
+{
+	return (u64)((s64)(va << 16) >> 16) == va;
+}
+
+/* Limit and granularity agree (SDM 27.3.1.2): a limit with any of bits
+ * 11:0 clear needs G=0, one with any of bits 31:20 set needs G=1. */
+static bool limit_ok(const struct vmx_seg_state *s)
+{
+	if ((s->limit & 0xfff) != 0xfff && (s->ar & VMX_AR_G))
+		return false;
+	return !((s->limit & 0xfff00000) && !(s->ar & VMX_AR_G));
+}
+
+static bool check_crs(const struct vmx_guest_state *s, const struct vmx_caps *c, char *why,
+		      size_t len)
+{
+	bool ia32e = s->entry_ctls & ENTRY_CTL_IA32E_GUEST;
+	u64 fixed0 = c->cr0_fixed0;
+
+	if (s->proc2 & PROC2_UNRESTRICTED_GUEST)
+		fixed0 &= ~(X86_CR0_PE | X86_CR0_PG);
+	if ((s->cr0 & fixed0) != fixed0 || (s->cr0 & ~c->cr0_fixed1))
+		snprintf(why, len, "CR0 0x%llx outside IA32_VMX_CR0_FIXED0/1 (0x%llx/0x%llx)",
+			 (unsigned long long)s->cr0, (unsigned long long)fixed0,
+			 (unsigned long long)c->cr0_fixed1);
+	else if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		snprintf(why, len, "CR0.PG set without CR0.PE");
+	else if ((s->cr4 & c->cr4_fixed0) != c->cr4_fixed0 || (s->cr4 & ~c->cr4_fixed1))
+		snprintf(why, len, "CR4 0x%llx outside IA32_VMX_CR4_FIXED0/1 (0x%llx/0x%llx)",
+			 (unsigned long long)s->cr4, (unsigned long long)c->cr4_fixed0,
+			 (unsigned long long)c->cr4_fixed1);
+	else if (ia32e && (!(s->cr0 & X86_CR0_PG) || !(s->cr4 & X86_CR4_PAE)))
+		snprintf(why, len, "IA-32e mode guest without CR0.PG and CR4.PAE");
+	else if (!!(s->efer & EFER_LMA) != ia32e)
+		snprintf(why, len, "EFER.LMA (0x%llx) differs from the IA-32e mode guest control",
+			 (unsigned long long)s->efer);
+	else if ((s->cr0 & X86_CR0_PG) && !!(s->efer & EFER_LMA) != !!(s->efer & EFER_LME))
+		snprintf(why, len, "EFER.LMA differs from EFER.LME with paging on");
+	else
+		return false;
+	return true;
+}
+
+#define RFLAGS_RESERVED_0 (BIT(3) | BIT(5) | BIT(15) | GENMASK(63, 22))
+#define RFLAGS_VM BIT(17)
+
+static bool check_rip_rflags(const struct vmx_guest_state *s, char *why, size_t len)
+{
+	bool ia32e = s->entry_ctls & ENTRY_CTL_IA32E_GUEST;
+
+	if (!(s->rflags & BIT(1)) || (s->rflags & RFLAGS_RESERVED_0))
+		snprintf(why, len, "RFLAGS 0x%llx: bit 1 must be 1, bits 3, 5, 15, 63:22 must be 0",
+			 (unsigned long long)s->rflags);
+	else if (ia32e && (s->rflags & RFLAGS_VM))
+		snprintf(why, len, "RFLAGS.VM set in IA-32e mode");
+	else if (ia32e && (s->cs.ar & VMX_AR_L) && !is_canonical(s->rip))
+		snprintf(why, len, "RIP 0x%llx not canonical in 64-bit mode",
+			 (unsigned long long)s->rip);
+	else if (!(ia32e && (s->cs.ar & VMX_AR_L)) && (s->rip >> 32))
+		snprintf(why, len, "RIP 0x%llx above 4 GiB outside 64-bit mode",
+			 (unsigned long long)s->rip);
+	else
+		return false;
+	return true;
+}
+
+static bool check_segments(const struct vmx_guest_state *s, char *why, size_t len)
+{
+	bool ia32e = s->entry_ctls & ENTRY_CTL_IA32E_GUEST;
+	u32 cs_type = s->cs.ar & VMX_AR_TYPE, tr_type = s->tr.ar & VMX_AR_TYPE;
+
+	if ((s->cs.ar & VMX_AR_RESERVED) || !(s->cs.ar & VMX_AR_S) || !(s->cs.ar & VMX_AR_P) ||
+	    !(cs_type & 8) || !(cs_type & 1) || !limit_ok(&s->cs))
+		snprintf(why, len, "CS access rights 0x%x / limit 0x%x: need an accessed code "
+			 "segment, S=1, P=1, G matching the limit", s->cs.ar, s->cs.limit);
+	else if (ia32e && (s->cs.ar & VMX_AR_L) && (s->cs.ar & VMX_AR_DB))
+		snprintf(why, len, "CS has both L and D/B set");
+	else if (!(s->ss.ar & VMX_AR_UNUSABLE) &&
+		 ((s->ss.ar & VMX_AR_RESERVED) || !(s->ss.ar & VMX_AR_P) ||
+		  ((s->ss.ar & VMX_AR_TYPE) != 3 && (s->ss.ar & VMX_AR_TYPE) != 7) ||
+		  (s->ss.ar & VMX_AR_DPL) != (s->cs.ar & VMX_AR_DPL) || !limit_ok(&s->ss)))
+		snprintf(why, len, "SS access rights 0x%x: need a present read/write data "
+			 "segment with CS's DPL", s->ss.ar);
+	else if ((s->tr.ar & (VMX_AR_UNUSABLE | VMX_AR_S | VMX_AR_RESERVED)) ||
+		 !(s->tr.ar & VMX_AR_P) || (s->tr.sel & 4) || !limit_ok(&s->tr) ||
+		 (ia32e ? tr_type != 11 : tr_type != 3 && tr_type != 11))
+		snprintf(why, len, "TR 0x%x access rights 0x%x: need a present, usable busy TSS "
+			 "(type 11 in IA-32e mode) in the GDT", s->tr.sel, s->tr.ar);
+	else if (!(s->ldtr.ar & VMX_AR_UNUSABLE) &&
+		 ((s->ldtr.ar & (VMX_AR_S | VMX_AR_RESERVED)) || !(s->ldtr.ar & VMX_AR_P) ||
+		  (s->ldtr.ar & VMX_AR_TYPE) != 2 || (s->ldtr.sel & 4)))
+		snprintf(why, len, "LDTR access rights 0x%x: usable LDTR must be a present LDT",
+			 s->ldtr.ar);
+	else
+		return false;
+	return true;
+}
+
+static bool check_misc(const struct vmx_guest_state *s, char *why, size_t len)
+{
+	if (s->activity > 3)
+		snprintf(why, len, "activity state %u is not 0-3", s->activity);
+	else if (s->interruptibility & GENMASK(31, 5))
+		snprintf(why, len, "interruptibility 0x%x has reserved bits", s->interruptibility);
+	else if (s->link != ~0ull)
+		snprintf(why, len, "VMCS link pointer 0x%llx is not all ones (no shadow VMCS)",
+			 (unsigned long long)s->link);
+	else
+		return false;
+	return true;
+}
+
+/* The first rule of SDM 27.3.1 the state breaks, in why[]; false when none
+ * of the rules checked here is broken. Hardware only reports "invalid guest
+ * state"; this names the field. It covers what Keel sets, not every rule. */
+bool vmx_guest_state_problem(const struct vmx_guest_state *s, const struct vmx_caps *c,
+			     char *why, size_t len)
+{
+	return check_crs(s, c, why, len) || check_rip_rflags(s, why, len) ||
+	       check_segments(s, why, len) || check_misc(s, why, len);
 }

@@ -248,6 +248,87 @@ static void test_vmcs_encodings(void **state)
 	}
 }
 
+/* Bochs' CR fixed MSRs (tigerlake model): PE, NE, PG forced in CR0; VMXE
+ * in CR4. */
+static const struct vmx_caps checker_caps = {
+	.cr0_fixed0 = 0x80000021, .cr0_fixed1 = 0xffffffff,
+	.cr4_fixed0 = 0x2000, .cr4_fixed1 = 0x3727ff,
+};
+
+/* The state vmx_vmcs.c builds for the vmm/vcpu.h contract. */
+static struct vmx_guest_state keel_initial_state(void)
+{
+	return (struct vmx_guest_state){
+		.cr0 = 0x80000033, .cr4 = 0x2020, .efer = EFER_LME | EFER_LMA, .rflags = 2,
+		.rip = 0x100000, .link = ~0ull, .entry_ctls = ENTRY_CTL_IA32E_GUEST,
+		.cs = { VMX_GUEST_CS, 0xffffffff, VMX_AR_CODE64 },
+		.ss = { VMX_GUEST_DS, 0xffffffff, VMX_AR_DATA },
+		.tr = { VMX_GUEST_TR, 0x67, VMX_AR_TSS_BUSY },
+		.ldtr = { 0, 0, VMX_AR_UNUSABLE },
+	};
+}
+
+static void test_guest_state_initial_passes(void **state)
+{
+	struct vmx_guest_state s = keel_initial_state();
+	char why[160] = "";
+
+	assert_false(vmx_guest_state_problem(&s, &checker_caps, why, sizeof(why)));
+	assert_string_equal(why, "");
+}
+
+/* One broken rule at a time; the message names the field. */
+static void expect_problem(struct vmx_guest_state *s, const char *field)
+{
+	char why[160] = "";
+
+	assert_true(vmx_guest_state_problem(s, &checker_caps, why, sizeof(why)));
+	if (!strstr(why, field))
+		fail_msg("expected \"%s\" in \"%s\"", field, why);
+}
+
+static void test_guest_state_each_rule(void **state)
+{
+	struct vmx_guest_state s;
+
+#define BREAK(field, stmt) (s = keel_initial_state(), (stmt), expect_problem(&s, field))
+	BREAK("CR0", s.cr0 &= ~X86_CR0_NE);
+	BREAK("CR4", s.cr4 &= ~X86_CR4_VMXE);
+	BREAK("CR4", s.cr4 |= BIT(31));
+	BREAK("IA-32e", s.cr4 &= ~X86_CR4_PAE);
+	BREAK("LMA", s.efer &= ~EFER_LMA);
+	BREAK("RFLAGS", s.rflags = 0);
+	BREAK("RFLAGS", s.rflags |= BIT(5));
+	BREAK("RFLAGS.VM", s.rflags |= BIT(17));
+	BREAK("RIP", s.rip = 0x0000900000000000ull);
+	BREAK("CS", s.cs.ar &= ~VMX_AR_P);
+	BREAK("CS", s.cs.limit = 0xffff0000); /* G=1 needs limit bits 11:0 all set */
+	BREAK("L and D/B", s.cs.ar |= VMX_AR_DB);
+	BREAK("SS", s.ss.ar = (s.ss.ar & ~VMX_AR_TYPE) | 0xb);
+	BREAK("TR", s.tr.ar = VMX_AR_UNUSABLE);
+	BREAK("TR", s.tr.ar = (s.tr.ar & ~VMX_AR_TYPE) | 9); /* available, not busy */
+	BREAK("LDTR", s.ldtr.ar = VMX_AR_P | 9);
+	BREAK("activity", s.activity = 4);
+	BREAK("link pointer", s.link = 0);
+#undef BREAK
+}
+
+/* Unrestricted guest lifts PE/PG from CR0_FIXED0 (SDM 25.6.2). */
+static void test_guest_state_unrestricted(void **state)
+{
+	struct vmx_guest_state s = keel_initial_state();
+	char why[160];
+
+	s.cr0 = X86_CR0_NE | X86_CR0_ET;
+	s.entry_ctls = 0;
+	s.efer = 0;
+	s.cs.ar &= ~VMX_AR_L;
+	assert_true(vmx_guest_state_problem(&s, &checker_caps, why, sizeof(why)));
+	s.proc2 = PROC2_UNRESTRICTED_GUEST;
+	s.tr.ar = (s.tr.ar & ~VMX_AR_TYPE) | 3; /* 16-bit busy TSS is fine outside IA-32e */
+	assert_false(vmx_guest_state_problem(&s, &checker_caps, why, sizeof(why)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +347,9 @@ int main(void)
 		cmocka_unit_test(test_flush_plan_no_vpid),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_vmcs_encodings),
+		cmocka_unit_test(test_guest_state_initial_passes),
+		cmocka_unit_test(test_guest_state_each_rule),
+		cmocka_unit_test(test_guest_state_unrestricted),
 	};
 
 	return cmocka_run_group_tests_name("vmx_rules", tests, NULL, NULL);

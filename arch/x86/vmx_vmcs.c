@@ -73,14 +73,6 @@ static void setup_cr_masks(struct vmcs_batch *b, struct vmx_vcpu *hw)
 
 /* ---- guest state --------------------------------------------------------------- */
 
-#define GUEST_CS 0x08
-#define GUEST_DS 0x10
-#define GUEST_TR 0x18
-#define AR_CODE64 (VMX_AR_TYPE_CODE_RX_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_L | VMX_AR_G)
-#define AR_DATA (VMX_AR_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G)
-#define AR_TSS_BUSY (VMX_AR_TYPE_TSS64_BUSY | VMX_AR_P)
-_Static_assert(AR_CODE64 == 0xa09b && AR_DATA == 0xc093 && AR_TSS_BUSY == 0x8b,
-	       "flat 64-bit descriptors as the SDM tabulates them");
 
 struct seg_fields {
 	u32 sel, base, limit, ar;
@@ -113,10 +105,10 @@ static void setup_guest_segments(struct vmcs_batch *b)
 	static const struct seg_fields ldtr = { VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE,
 						VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR };
 
-	put_seg(b, &cs, GUEST_CS, 0xffffffff, AR_CODE64);
+	put_seg(b, &cs, VMX_GUEST_CS, 0xffffffff, VMX_AR_CODE64);
 	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++)
-		put_seg(b, &guest_segs[i], GUEST_DS, 0xffffffff, AR_DATA);
-	put_seg(b, &tr, GUEST_TR, 0x67, AR_TSS_BUSY);
+		put_seg(b, &guest_segs[i], VMX_GUEST_DS, 0xffffffff, VMX_AR_DATA);
+	put_seg(b, &tr, VMX_GUEST_TR, 0x67, VMX_AR_TSS_BUSY);
 	put_seg(b, &ldtr, 0, 0, VMX_AR_UNUSABLE);
 	put(b, VMCS_GUEST_GDTR_BASE, 0);
 	put(b, VMCS_GUEST_GDTR_LIMIT, 0xffff);

@@ -34,13 +34,28 @@ static void cpu_model(char *out, size_t len)
 		fclose(f);
 }
 
+/* Other work on the machine skews every figure: say how busy it was. */
+static void load_average(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l1 = -1, l5 = -1;
+
+	if (!f || fscanf(f, "%lf %lf", &l1, &l5) != 2)
+		snprintf(out, len, "unknown");
+	else
+		snprintf(out, len, "%.2f (1 min), %.2f (5 min)", l1, l5);
+	if (f)
+		fclose(f);
+}
+
 static void print_conditions(unsigned max_threads)
 {
-	char cpu[128], when[64];
+	char cpu[128], when[64], load[64];
 	struct utsname u;
 	time_t now = time(NULL);
 
 	cpu_model(cpu, sizeof(cpu));
+	load_average(load, sizeof(load));
 	uname(&u);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	printf("Keel MMU benchmarks (hosted: the MMU as a library, fake backing frames)\n");
@@ -49,6 +64,7 @@ static void print_conditions(unsigned max_threads)
 	printf("  build   : %s flavour, gcc %s, SPTE format EPT\n",
 	       MMU_BENCH_FLAVOUR, __VERSION__);
 	printf("  when    : %s; fault threads up to %u; CLOCK_MONOTONIC\n", when, max_threads);
+	printf("  load    : %s before the first run\n", load);
 }
 
 int main(int argc, char **argv)

@@ -1,3 +1,4 @@
-# Boot test under Bochs: Intel VMX + EPT (cpu model tigerlake), one boot
-# running the whole test-guest suite (scripts/run-bochs.sh does the run).
-BOOT_TESTS += tests/boot/bochs-vmx.sh
+# Boot tests under Bochs, Intel VMX + EPT (cpu model tigerlake), run by
+# scripts/run-bochs.sh: one boot running the whole test-guest suite, and one
+# short boot checking that a crashing guest is stopped while Keel survives.
+BOOT_TESTS += tests/boot/bochs-vmx.sh tests/boot/bochs-vmx-faults.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # QEMU boot tests on AMD SVM + NPT (TCG): the default guest passes, a guest
 # made to fail makes the run fail, and a malformed keel.cfg is reported with
-# its line number before any guest starts; a small guest with debug logging.
-# Four boots, each bounded.
+# its line number before any guest starts; a small guest with debug logging;
+# guest RAM over fragmented host memory. Five boots, each bounded.
 . "$(dirname "$0")/qemu-lib.sh"
 
 [ -f "$BUILD/keel.efi" ] || { echo "not ok 1 - $BUILD/keel.efi missing (make keel)"; exit 1; }
@@ -12,7 +12,8 @@ boot default
 summary=$(grep -E '^keel: done ' "$boot_log" | tail -n 1)
 echo "# $summary"
 check "default run exits 0" test "$boot_status" -eq 0
-check "summary line says result=pass" grep -qE '^keel: done guest=selftest result=pass ' <<<"$summary"
+check "summary line says result=pass" \
+	grep -qE '^keel: done guest=selftest result=pass ' <<<"$summary"
 npf=$(sed -nE 's/.* npf=([0-9]+).*/\1/p' <<<"$summary")
 check "nested page faults were taken (npf=${npf:-none})" test "${npf:-0}" -gt 0
 for t in cpuid port hypercall msr ram ram-2m ram-1g open-bus; do
@@ -20,16 +21,16 @@ for t in cpuid port hypercall msr ram ram-2m ram-1g open-bus; do
 done
 check "open-bus reads and writes were logged" \
 	log_has "open bus: 4-byte read of gpa 0x[0-9a-f]+ -> all ones"
-check "guest memory is 1G-aligned (huge NPT pages possible)" \
-	log_has "guest memory [0-9]+ MiB at host 0x[0-9a-f]+ \(1G-aligned\)"
+check "guest RAM backing is congruent modulo 1 GiB (huge NPT pages possible)" \
+	log_has "^keel: guest RAM gpa 0x0-0x83ffffff at host 0x[0-9a-f]+ \(1G-aligned\)$"
 check "the MMU mapped guest RAM with 1 GiB and 2 MiB NPT pages" \
 	log_has "^keel: mmu .* maps=4k:[0-9]+,2m:[1-9][0-9]*,1g:[1-9][0-9]*$"
 
 # 2. A self-test failed on purpose: the run must fail. The same boot loads
 # the guest from a file on the ESP named by keel.cfg instead of the
-# embedded copy.
+# embedded copy (with little RAM, to keep the boot short).
 cfg=$logdir/esp-guest.cfg
-printf 'guest = \\keel\\copy.bin\nlog = info\n' >"$cfg"
+printf 'guest = \\keel\\copy.bin\nguest-mem = 64M\n' >"$cfg"
 GUEST_FAIL=cpuid boot guest-fail --cfg="$cfg" --esp-file="$BUILD/guest/selftest.bin:keel/copy.bin"
 check "failing guest makes run-qemu exit 1" test "$boot_status" -eq 1
 check "guest image loaded from the ESP path in keel.cfg" \
@@ -56,8 +57,20 @@ boot small --cfg="$cfg"
 check "64 MiB guest passes" test "$boot_status" -eq 0
 check "guest memory size from keel.cfg" log_has "^guest: selftest: 64 MiB of RAM"
 check "ram-1g skipped for want of a 1 GiB boundary" log_has "^guest: SKIP ram-1g: "
-check "summary counts 7 tests run" log_has "^keel: done guest=selftest result=pass .* tests=7 failures=0 "
+check "summary counts 7 tests run" \
+	log_has "^keel: done guest=selftest result=pass .* tests=7 failures=0 "
 check "log = debug lists the memory map" log_has "^keel: memmap [0-9a-f]{16}-[0-9a-f]{16} free$"
 check "log = debug logs unclaimed ports" log_has "in from unclaimed port 0x514 -> all ones"
+
+# 5. Fragmented host memory (QEMU with 3 GiB: 2 GiB low, 1 GiB above 4 GiB):
+# the guest's RAM needs two memslots, one of them only 2 MiB-aligned, and
+# the MMU still maps everything with 1 GiB and 2 MiB pages, never 4 KiB.
+boot fragmented --memory=3G
+check "fragmented host memory: guest passes" test "$boot_status" -eq 0
+check "guest RAM split over two memslots" \
+	test "$(grep -c '^keel: guest RAM gpa ' "$boot_log")" -eq 2
+check "the second slot is 2M-aligned" log_has "^keel: guest RAM gpa 0x40000000-.*\(2M-aligned\)$"
+check "no 4 KiB NPT mappings needed" \
+	log_has "^keel: mmu .* maps=4k:0,2m:[1-9][0-9]*,1g:[1-9][0-9]*$"
 
 tap_end

@@ -8,6 +8,7 @@
 #include "stress_mmu_glue.h"
 
 #include <errno.h>
+#include <inttypes.h>
 
 static bool stopping(struct stress_run *run)
 {
@@ -137,6 +138,40 @@ void *stress_churn_main(void *arg)
 
 /* --- zaps and invalidation --------------------------------------------------- */
 
+/*
+ * The other half of the flush rule: removing a translation bumps the flush
+ * generation. Read the generation, then count leaves in the range: any leaf
+ * counted is gone once the call returns, removed either by the call or by
+ * another thread in between, and whoever removed it bumped the generation
+ * after it was read.
+ */
+static void check_gen_moved(struct stress_run *run, u64 gen0, u64 leaves, const char *what)
+{
+	u64 gen1 = mmu_debug_flush_gen(run->mmu);
+
+	if (leaves && gen1 <= gen0)
+		stress_fail(run->rep, "%s removed %" PRIu64 " leaves but the flush generation stayed "
+			    "at %" PRIu64, what, leaves, gen0);
+}
+
+static void zap_checked(struct stress_run *run, gfn_t start, gfn_t end, bool check)
+{
+	u64 gen0 = mmu_debug_flush_gen(run->mmu);
+	u64 leaves = check ? stress_count_leaves_in(run->mmu, start, end) : 0;
+
+	mmu_zap_gfn_range(run->mmu, start, end);
+	check_gen_moved(run, gen0, leaves, "zap_gfn_range");
+}
+
+static void invalidate_checked(struct stress_run *run)
+{
+	u64 gen0 = mmu_debug_flush_gen(run->mmu);
+	u64 leaves = stress_count_leaves(run->mmu);
+
+	mmu_invalidate_all_roots(run->mmu);
+	check_gen_moved(run, gen0, leaves, "invalidate_all_roots");
+}
+
 void *stress_zap_main(void *arg)
 {
 	struct stress_run *run = arg;
@@ -147,7 +182,7 @@ void *stress_zap_main(void *arg)
 		u64 start = stress_rng_below(&r, STRESS_GPA_PAGES);
 		u64 len = 1ull << stress_rng_below(&r, 20); /* 1 page .. 4 GiB */
 
-		mmu_zap_gfn_range(run->mmu, GFN(start), GFN(start + len));
+		zap_checked(run, GFN(start), GFN(start + len), stress_rng_below(&r, 8) == 0);
 		atomic_fetch_add(&run->counts.zaps, 1);
 		stress_sleep_us(stress_rng_below(&r, 500));
 	}
@@ -166,7 +201,7 @@ void *stress_invalidate_main(void *arg)
 	stress_rng_seed(&r, run->cfg->seed, 1003);
 	while (!stopping(run)) {
 		stress_sleep_us(500 + stress_rng_below(&r, 2500));
-		mmu_invalidate_all_roots(run->mmu);
+		invalidate_checked(run);
 		atomic_fetch_add(&run->model.invalidations_done, 1);
 		atomic_fetch_add(&run->counts.invalidations, 1);
 		if (stress_rng_below(&r, 8) == 0) {

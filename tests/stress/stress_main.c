@@ -5,6 +5,7 @@
  *   stress_mmu                       self-tests, then a short run per SPTE format
  *   stress_mmu --seconds=600         soak: the time split over the formats
  *   stress_mmu --seed=N --vcpus=N --ops=N --format=npt|ept|both --alloc-fail=PERMILLE
+ *              --min-churn=N --min-sessions=N
  *   stress_mmu --self-test-broken-invariant[=model|dirty]
  *                                    one run with a deliberately corrupted model
  *                                    (or lost harvests): must report "not ok"
@@ -42,6 +43,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: stress_mmu [--seed=N] [--vcpus=N] [--ops=N] [--seconds=S]\n"
 		"       [--format=npt|ept|both] [--alloc-fail=PERMILLE]\n"
+		"       [--min-churn=N] [--min-sessions=N]   (ops-bounded runs go on until\n"
+		"                                            the control threads did this much)\n"
 		"       [--self-test-broken-invariant[=model|dirty]]\n");
 	exit(2);
 }
@@ -49,9 +52,9 @@ static void usage(void)
 /* Short enough for make test in every flavour: plain, asan, tsan (~10x slower). */
 static void default_args(struct stress_args *a)
 {
-	static const u64 ops[] = { 100000, 30000, 5000 };
-	static const u64 churn[] = { 150, 80, 25 };
-	static const u64 sessions[] = { 10, 6, 3 };
+	static const u64 ops[] = { 400000, 150000, 5000 };
+	static const u64 churn[] = { 400, 200, 25 };
+	static const u64 sessions[] = { 20, 10, 3 };
 
 	memset(a, 0, sizeof(*a));
 	a->cfg.seed = STRESS_DEFAULT_SEED;
@@ -90,7 +93,11 @@ static bool parse_one(struct stress_args *a, const char *arg)
 	else if (!strncmp(arg, "--ops=", 6))
 		a->cfg.ops_per_vcpu = strtoull(v, NULL, 0);
 	else if (!strncmp(arg, "--seconds=", 10))
-		a->cfg.seconds = strtod(v, NULL), a->cfg.ops_per_vcpu = 0;
+		a->cfg.seconds = strtod(v, NULL);
+	else if (!strncmp(arg, "--min-churn=", 12))
+		a->cfg.min_churn = strtoull(v, NULL, 0);
+	else if (!strncmp(arg, "--min-sessions=", 15))
+		a->cfg.min_sessions = strtoull(v, NULL, 0);
 	else if (!strncmp(arg, "--alloc-fail=", 13))
 		a->cfg.alloc_fail_per_mille = (unsigned)strtoul(v, NULL, 0);
 	else if (!strncmp(arg, "--format=", 9))
@@ -110,6 +117,8 @@ static void parse_args(struct stress_args *a, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!parse_one(a, argv[i]))
 			usage();
+	if (a->cfg.seconds > 0)
+		a->cfg.ops_per_vcpu = 0; /* a soak is bounded by time alone */
 	if (a->cfg.vcpus < 1 || a->cfg.vcpus > STRESS_MAX_VCPUS ||
 	    (!a->cfg.ops_per_vcpu && a->cfg.seconds <= 0) || a->cfg.alloc_fail_per_mille > 1000)
 		usage();

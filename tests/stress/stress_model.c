@@ -225,3 +225,23 @@ u64 stress_count_leaves(struct mmu *mmu)
 	mmu_for_each_leaf(mmu, count_leaf, &n);
 	return n;
 }
+
+struct range_count {
+	u64 start, end, n;
+};
+
+static void count_leaf_in(void *ctx, gfn_t gfn, hfn_t hfn, int level, u32 perms)
+{
+	struct range_count *c = ctx;
+
+	c->n += ranges_overlap(gfn.v, stress_level_pages(level), c->start, c->end - c->start);
+}
+
+/* Leaves overlapping [start, end). */
+u64 stress_count_leaves_in(struct mmu *mmu, gfn_t start, gfn_t end)
+{
+	struct range_count c = { start.v, end.v, 0 };
+
+	mmu_for_each_leaf(mmu, count_leaf_in, &c);
+	return c.n;
+}

@@ -82,3 +82,4 @@ void stress_check_unmapped(struct mmu *mmu, const struct memslot_desc *gone,
 			   const struct memslot_desc *now, struct stress_report *rep,
 			   const char *after);
 u64 stress_count_leaves(struct mmu *mmu);
+u64 stress_count_leaves_in(struct mmu *mmu, gfn_t start, gfn_t end);

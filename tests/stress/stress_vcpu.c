@@ -96,10 +96,28 @@ static u32 pick_access(struct stress_rng *r)
 	return w < 5 ? MMU_ACC_READ : w < 9 ? MMU_ACC_WRITE : MMU_ACC_EXEC;
 }
 
+/*
+ * TLB flush rule: a change that removes or reduces a translation bumps the
+ * flush generation, and every vCPU must flush before it next enters. So if
+ * the generation read before this load_root is past the one read after the
+ * vCPU's previous entry, this entry must flush (the vCPU caught up at most
+ * with the value read after that entry). The first entry is not checked.
+ */
+static void check_entry_flush(struct stress_vcpu *v, u64 gen_before, bool flush)
+{
+	if (v->entered && !flush && gen_before > v->gen_after_entry)
+		stress_fail(v->run->rep, "vcpu %u entered without a TLB flush although the flush "
+			    "generation moved from %" PRIu64 " to %" PRIu64 " since its last entry",
+			    v->idx, v->gen_after_entry, gen_before);
+	v->entered = true;
+	v->gen_after_entry = mmu_debug_flush_gen(v->run->mmu);
+}
+
 static bool load_root_checked(struct stress_vcpu *v)
 {
 	hpa_t root = HPA(0);
 	bool flush = false;
+	u64 gen = mmu_debug_flush_gen(v->run->mmu);
 	int rc = mmu_vcpu_load_root(v->mv, &root, &flush);
 
 	if (rc == -ENOMEM) {
@@ -111,6 +129,9 @@ static bool load_root_checked(struct stress_vcpu *v)
 		stress_fail(v->run->rep, "vcpu %u: load_root returned %d", v->idx, rc);
 	else if (!root.v || !IS_ALIGNED(root.v, PAGE_SIZE))
 		stress_fail(v->run->rep, "vcpu %u: load_root gave root %#" PRIx64, v->idx, root.v);
+	else
+		check_entry_flush(v, gen, flush);
+	v->flushes += flush;
 	return rc == 0;
 }
 
