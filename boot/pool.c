@@ -48,6 +48,7 @@ static void pool_unlock(void)
 
 void pool_init(void *base, u64 npages, u64 *bitmap)
 {
+	memset(&pool, 0, sizeof(pool));
 	pool.base = base;
 	pool.npages = npages;
 	pool.bitmap = bitmap;
@@ -126,10 +127,13 @@ void host_free_pages(void *p, size_t n)
 	if ((u8 *)p < pool.base || first + n > pool.npages || !IS_ALIGNED((uintptr_t)p, PAGE_SIZE))
 		host_panic("host_free_pages: %p (%zu pages) is not pool memory", p, n);
 	pool_lock();
-	for (u64 i = first; i < first + n; i++)
-		if (!page_used(i))
+	for (u64 i = first; i < first + n; i++) {
+		if (!page_used(i)) {
+			pool_unlock(); /* the panic report must not wait for the pool */
 			host_panic("host_free_pages: page %p freed twice",
 				   pool.base + i * PAGE_SIZE);
+		}
+	}
 	pages_mark(first, n, false);
 	pool.used -= n;
 	pool_unlock();

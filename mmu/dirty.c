@@ -26,7 +26,8 @@ static int split_or_wrprot_huge(struct mmu_held *h, struct tdp_iter *it)
 	int r;
 
 	mmu_assert_held(h);
-	child = tdp_make_split_table(mmu, it->old, it->gfn, it->level, MMU_ACC_ALL & ~MMU_ACC_WRITE);
+	child = tdp_make_split_table(mmu, it->old, it->gfn, it->level,
+				     MMU_ACC_ALL & ~MMU_ACC_WRITE);
 	if (!child)
 		return tdp_set_spte(h, it, spte_wrprot(mmu->fmt, it->old));
 	r = tdp_link_table(h, it, child);

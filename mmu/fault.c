@@ -130,10 +130,11 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 /* A non-present entry above the goal: link a new, empty table. */
 static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
 {
-	struct tdp_page *child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
+	struct tdp_page *child;
 	int r;
 
 	mmu_assert_held(h);
+	child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
 	if (!child)
 		return -ENOMEM;
 	r = tdp_link_table(h, it, child);
@@ -146,10 +147,13 @@ static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
  * table of smaller leaves, read-only if the slot is dirty-logged. */
 static int fault_split_huge(struct mmu_held *h, struct tdp_iter *it, const struct fault *f)
 {
-	u32 mask = (f->slot->d.flags & MEMSLOT_DIRTY_LOG) ? MMU_ACC_ALL & ~MMU_ACC_WRITE : MMU_ACC_ALL;
-	struct tdp_page *child = tdp_make_split_table(h->mmu, it->old, it->gfn, it->level, mask);
+	bool logged = f->slot->d.flags & MEMSLOT_DIRTY_LOG;
+	u32 mask = logged ? MMU_ACC_ALL & ~MMU_ACC_WRITE : MMU_ACC_ALL;
+	struct tdp_page *child;
 	int r;
 
+	mmu_assert_held(h);
+	child = tdp_make_split_table(h->mmu, it->old, it->gfn, it->level, mask);
 	if (!child)
 		return -ENOMEM;
 	r = tdp_link_table(h, it, child);

@@ -54,5 +54,10 @@ u64 mmu_debug_flush_gen(struct mmu *mmu);
 /* Roots in existence and how many of them are valid. */
 unsigned mmu_debug_root_count(struct mmu *mmu, unsigned *valid);
 
-/* Tables unlinked and waiting for their grace period. */
+/* Tables unlinked and still waiting for their grace period (after freeing
+ * those whose grace period is over). */
 u64 mmu_debug_tables_pending_free(struct mmu *mmu);
+
+/* Host pages one page table costs (the hardware table plus its metadata
+ * page): memory in page tables = tables_in_use * this * 4 KiB. */
+unsigned mmu_debug_pages_per_table(void);

@@ -21,7 +21,8 @@
 #define EPT_FROZEN 0x5a0ull
 
 _Static_assert((EPT_FROZEN & (EPT_R | EPT_W | EPT_X)) == 0, "FROZEN must be non-present");
-_Static_assert((EPT_ADDR & (EPT_R | EPT_W | EPT_X | GENMASK(5, 3) | EPT_LARGE | EPT_A | EPT_D)) == 0,
+_Static_assert((EPT_ADDR & (EPT_R | EPT_W | EPT_X | GENMASK(5, 3) | EPT_LARGE | EPT_A |
+			      EPT_D)) == 0,
 	       "address bits overlap flag bits");
 
 const struct spte_format spte_format_ept = {

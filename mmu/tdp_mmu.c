@@ -209,8 +209,6 @@ int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_pag
 {
 	int r = tdp_set_spte(h, it, spte_make_table(h->mmu->fmt, env_virt_to_hpa(child)));
 
-	/* tdp_set_spte asserted the lock mode. */
-
 	if (!r)
 		env_hook(HOOK_TABLE_LINKED, child);
 	return r;

@@ -146,25 +146,37 @@ void mmu_for_each_leaf(struct mmu *mmu, mmu_leaf_cb cb, void *ctx)
 	mmu_unlock_excl(&x);
 }
 
-bool mmu_debug_lookup(struct mmu *mmu, gfn_t gfn, hfn_t *hfn, int *level, u32 *perms)
+static bool lookup_in_root(const struct mmu *mmu, struct mmu_root *root, gfn_t gfn, hfn_t *hfn,
+			   int *level, u32 *perms)
 {
 	const struct spte_format *f = mmu->fmt;
-	struct mmu_shared s = mmu_lock_shared(mmu);
 	struct tdp_iter it;
+
+	for_each_tdp_pte(&it, f, root->pt->spt, gfn, GFN(gfn.v + 1), 1) {
+		if (!spte_is_leaf(f, it.old, it.level))
+			continue;
+		*hfn = HFN(spte_leaf_hfn(f, it.old, it.level).v + (gfn.v - it.gfn));
+		*level = it.level;
+		*perms = spte_perms(f, it.old);
+		return true;
+	}
+	return false;
+}
+
+bool mmu_debug_lookup(struct mmu *mmu, gfn_t gfn, hfn_t *hfn, int *level, u32 *perms)
+{
+	struct mmu_shared s = mmu_lock_shared(mmu);
+	struct mmu_root *root;
 	bool found = false;
 
-	for (struct mmu_root *root = mmu->roots; root && !found; root = root->next) {
-		if (!root_is_valid(mmu, root))
-			continue;
-		for_each_tdp_pte(&it, f, root->pt->spt, gfn, GFN(gfn.v + 1), 1) {
-			if (!spte_is_leaf(f, it.old, it.level))
-				continue;
-			found = true;
-			*hfn = HFN(spte_leaf_hfn(f, it.old, it.level).v + (gfn.v - it.gfn));
-			*level = it.level;
-			*perms = spte_perms(f, it.old);
-		}
-	}
+	/* Shared mode: other vCPUs may add or drop roots, so hold roots_lock
+	 * while looking at the list (and during this short walk). */
+	mmu_spin_lock(&mmu->roots_lock);
+	for (root = mmu->roots; root && !root_is_valid(mmu, root); root = root->next)
+		;
+	if (root)
+		found = lookup_in_root(mmu, root, gfn, hfn, level, perms);
+	mmu_spin_unlock(&mmu->roots_lock);
 	mmu_unlock_shared(&s);
 	return found;
 }
@@ -209,8 +221,16 @@ unsigned mmu_debug_root_count(struct mmu *mmu, unsigned *valid)
 u64 mmu_debug_tables_pending_free(struct mmu *mmu)
 {
 	struct mmu_excl x = mmu_lock_excl(mmu);
-	u64 n = reclaim_pending(&x);
+	u64 n;
+
+	reclaim_run(&x); /* what is past its grace period goes first */
+	n = reclaim_pending(&x);
 
 	mmu_unlock_excl(&x);
 	return n;
+}
+
+unsigned mmu_debug_pages_per_table(void)
+{
+	return TDP_PAGE_NPAGES;
 }

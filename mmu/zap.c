@@ -26,6 +26,15 @@ bool mmu_excl_cond_resched(struct mmu_excl *x, struct tdp_iter *it)
 	return true;
 }
 
+/* A table whose entries the earlier passes emptied (exact count: we hold
+ * the lock exclusively). */
+static bool table_empty(const struct spte_format *f, spte_t s)
+{
+	struct tdp_page *child = env_hpa_to_virt(spte_table_hpa(f, s));
+
+	return atomic_read(&child->meta.present) == 0;
+}
+
 static bool zap_wanted(const struct spte_format *f, const struct tdp_iter *it, u64 start,
 		       u64 end, int pass_level)
 {
@@ -33,7 +42,10 @@ static bool zap_wanted(const struct spte_format *f, const struct tdp_iter *it, u
 		return false;
 	if (spte_is_leaf(f, it->old, it->level))
 		return true; /* a huge leaf overlapping the range goes whole */
-	return it->level == pass_level && tdp_iter_covered(it, start, end);
+	/* A table goes when the range covers it, or when it is left empty
+	 * (partly covered: its last entries were just zapped). */
+	return it->level == pass_level &&
+	       (tdp_iter_covered(it, start, end) || table_empty(f, it->old));
 }
 
 static void zap_root_pass(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end,

@@ -61,9 +61,11 @@ tmp=$(mktemp -d /tmp/keel-bochs.XXXXXX)
 bochs_pid=
 cleanup() {
 	# Only the Bochs this script started, by its process id.
+	# ($bochs_pid is the `timeout` wrapper; Bochs is its only child.)
 	if [ -n "$bochs_pid" ] && kill -0 "$bochs_pid" 2>/dev/null; then
 		kill -TERM "$bochs_pid" 2>/dev/null
 		sleep 1
+		pkill -KILL -P "$bochs_pid" 2>/dev/null
 		kill -KILL "$bochs_pid" 2>/dev/null
 	fi
 	rm -rf "$tmp"

@@ -113,6 +113,13 @@ static void vmx_cpu_disable(struct pcpu *pcpu)
 
 	if (!cpu || !cpu->on)
 		return;
+	if (cpu->current) {
+		/* A vCPU still loaded here: write its VMCS back to memory first,
+		 * since VMXOFF leaves the processor's copy undefined. */
+		host_log("vmx: cpu %u disabled with a VMCS still current\n", host_cpu_id());
+		if (!vmx_vmclear((u64)cpu->current))
+			host_log("vmx: VMCLEAR %p failed\n", cpu->current);
+	}
 	vmx_vmxoff();
 	write_cr4(read_cr4() & ~X86_CR4_VMXE);
 	cpu->on = false;
@@ -120,30 +127,18 @@ static void vmx_cpu_disable(struct pcpu *pcpu)
 	pcpu->enabled = false;
 }
 
-/* ---- VPIDs: a small bitmap, VPID 0 belongs to the host ------------------- */
+/* ---- VPIDs ------------------------------------------------------------------ */
 #define VMX_NR_VPIDS 4096
 static u64 vpid_map[VMX_NR_VPIDS / 64] = { 1 }; /* bit 0: VPID 0 is the host's */
 
 static u16 vpid_alloc(void)
 {
-	for (unsigned w = 0; w < ARRAY_SIZE(vpid_map); w++) {
-		u64 old = __atomic_load_n(&vpid_map[w], __ATOMIC_RELAXED);
-
-		while (~old) {
-			u64 bit = ~old & -~old; /* lowest clear bit */
-
-			if (__atomic_compare_exchange_n(&vpid_map[w], &old, old | bit, false,
-							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-				return (u16)(w * 64 + __builtin_ctzll(bit));
-		}
-	}
-	return 0; /* exhausted: this vCPU runs without VPID */
+	return vmx_vpid_alloc(vpid_map, ARRAY_SIZE(vpid_map));
 }
 
 static void vpid_free(u16 vpid)
 {
-	if (vpid)
-		__atomic_fetch_and(&vpid_map[vpid / 64], ~BIT(vpid % 64), __ATOMIC_RELEASE);
+	vmx_vpid_free(vpid_map, vpid);
 }
 
 /* ---- vCPU lifetime -------------------------------------------------------- */
@@ -182,7 +177,9 @@ static void vmcs_clear(struct vmx_vcpu *hw)
 {
 	struct vmx_cpu *cpu = vmx_this_cpu();
 
-	if (!vmx_vmclear((u64)hw->vmcs))
+	/* Outside VMX operation VMCLEAR would #UD; cpu_disable has already
+	 * written back whatever was current. */
+	if (cpu && cpu->on && !vmx_vmclear((u64)hw->vmcs))
 		host_log("vmx: VMCLEAR %p failed\n", hw->vmcs);
 	if (cpu && cpu->current == hw->vmcs)
 		cpu->current = NULL;
@@ -211,13 +208,16 @@ static int vmx_vcpu_init(struct vcpu *v)
 	err = vmcs_load(hw, &moved);
 	if (!err)
 		err = vmx_vmcs_setup(v);
-	if (err) {
-		host_log("vmx: vcpu %u: VMCS setup failed (%d)\n", v->id, err);
-		return err;
-	}
 	/* Leave it clear, so the first run may happen on any CPU. */
 	vmcs_clear(hw);
-	return 0;
+	if (err) {
+		host_log("vmx: vcpu %u: VMCS setup failed (%d)\n", v->id, err);
+		host_free_pages(hw->vmcs, 1);
+		vpid_free(hw->vpid);
+		host_free(hw);
+		v->hw = NULL;
+	}
+	return err;
 }
 
 static void vmx_vcpu_free(struct vcpu *v)
@@ -242,6 +242,30 @@ static void vmx_vcpu_free(struct vcpu *v)
 
 /* ---- running ---------------------------------------------------------------- */
 
+/* Errors 7 and 8 name a class of fields; a software check of the rules
+ * Keel can break narrows it to one. */
+static void explain_insn_error(struct vcpu *v, u32 err)
+{
+	struct vmx_control_state ctl;
+	struct vmx_host_state host;
+	char why[160];
+	bool found;
+
+	if (err == 7) {
+		vmx_read_control_state(&ctl);
+		found = vmx_controls_problem(&ctl, why, sizeof(why));
+	} else if (err == 8) {
+		vmx_read_host_state(&host);
+		found = vmx_host_state_problem(&host, &vmx_caps, why, sizeof(why));
+	} else {
+		return;
+	}
+	if (found)
+		host_log("vmx: vcpu %u: %s: %s\n", v->id, err == 7 ? "controls" : "host state", why);
+	else
+		host_log("vmx: vcpu %u: the fields pass Keel's checks; see the VMCS dump\n", v->id);
+}
+
 static int entry_failed(struct vcpu *v, int how, bool launched)
 {
 	struct vm_exit *e = &v->exit;
@@ -256,6 +280,7 @@ static int entry_failed(struct vcpu *v, int how, bool launched)
 	e->raw_reason = vmx_vmread(VMCS_INSN_ERROR);
 	host_log("vmx: vcpu %u: %s failed: VM-instruction error %llu: %s\n", v->id, insn,
 		 (unsigned long long)e->raw_reason, vmx_insn_error_name((u32)e->raw_reason));
+	explain_insn_error(v, (u32)e->raw_reason);
 	return -EIO;
 }
 

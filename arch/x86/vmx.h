@@ -497,6 +497,8 @@ enum exit_kind vmx_exit_kind(u32 basic_reason, u32 intr_info);
 bool vmx_exit_has_insn_len(u32 basic_reason);
 u32 vmx_exception_info(u8 vector, bool has_error);
 u64 vmx_make_eptp(hpa_t root, bool ad);
+u16 vmx_vpid_alloc(u64 *map, size_t words);
+void vmx_vpid_free(u64 *map, u16 vpid);
 const char *vmx_insn_error_name(u32 err);
 const char *vmx_exit_reason_name(u32 reason);
 const char *vmx_entry_fail_detail(u32 reason, u64 qual);
@@ -526,9 +528,31 @@ struct vmx_guest_state {
 bool vmx_guest_state_problem(const struct vmx_guest_state *s, const struct vmx_caps *c,
 			     char *why, size_t len);
 
+/* Host state and controls, for VM-instruction errors 8 and 7 (SDM 27.2). */
+struct vmx_host_state {
+	u64 cr0, cr4, efer, rip;
+	u64 fs_base, gs_base, tr_base, gdtr_base, idtr_base;
+	u16 cs, ss, ds, es, fs, gs, tr;
+	u32 exit_ctls;
+};
+
+struct vmx_control_state {
+	u32 pin, proc, proc2, exit, entry;
+	u64 cap_pin, cap_proc, cap_proc2, cap_exit, cap_entry; /* the MSRs in force */
+	u64 ept_vpid, eptp;
+	u16 vpid;
+	u32 cr3_targets, entry_intr;
+};
+
+bool vmx_host_state_problem(const struct vmx_host_state *s, const struct vmx_caps *c,
+			    char *why, size_t len);
+bool vmx_controls_problem(const struct vmx_control_state *s, char *why, size_t len);
+
 /* vmx_dump.c */
 void vmx_dump(struct vcpu *v);
 void vmx_read_guest_state(struct vmx_guest_state *s);
+void vmx_read_host_state(struct vmx_host_state *s);
+void vmx_read_control_state(struct vmx_control_state *s);
 
 /* vmx_entry.S: enter the guest with the current VMCS. */
 int vmx_enter(struct vcpu_regs *regs, u64 launched);

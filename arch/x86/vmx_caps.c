@@ -22,11 +22,11 @@ struct vmx_caps vmx_caps;
 #define PROC_REQUIRED (PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_SECONDARY_CTLS)
 #define PROC2_REQUIRED PROC2_ENABLE_EPT
 #define PROC2_OPTIONAL (PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
-#define EXIT_REQUIRED (EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER)
-/* Acknowledging the interrupt on exit consumes it: Keel runs with IF=0,
- * and an unacknowledged interrupt would stay pending and end every later
- * entry at once (a livelock on hardware). */
-#define EXIT_OPTIONAL EXIT_CTL_ACK_INTR_ON_EXIT
+/* Acknowledging the interrupt on exit consumes it: Keel runs with IF=0, and
+ * an unacknowledged interrupt would stay pending and end every later entry
+ * at once (a livelock on hardware). Every VMX CPU has it. */
+#define EXIT_REQUIRED (EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER | \
+		       EXIT_CTL_ACK_INTR_ON_EXIT)
 #define ENTRY_REQUIRED (ENTRY_CTL_IA32E_GUEST | ENTRY_CTL_LOAD_EFER)
 /* mmu/spte_ept.c puts leaves at 4 KiB, 2 MiB and 1 GiB. */
 #define EPT_REQUIRED (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT)
@@ -90,7 +90,7 @@ static int read_controls(char *why, size_t len)
 			"secondary processor-based (EPT)", why, len);
 	if (!err)
 		err = take_ctls(&c->exit, ctl_msr(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS),
-				EXIT_REQUIRED | EXIT_OPTIONAL, EXIT_REQUIRED, "VM-exit", why, len);
+				EXIT_REQUIRED, EXIT_REQUIRED, "VM-exit", why, len);
 	if (!err)
 		err = take_ctls(&c->entry, ctl_msr(MSR_IA32_VMX_ENTRY_CTLS,
 						   MSR_IA32_VMX_TRUE_ENTRY_CTLS),

@@ -85,6 +85,51 @@ void vmx_read_guest_state(struct vmx_guest_state *s)
 	read_seg(&s->ldtr, VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR);
 }
 
+void vmx_read_host_state(struct vmx_host_state *s)
+{
+	s->cr0 = vmx_vmread(VMCS_HOST_CR0);
+	s->cr4 = vmx_vmread(VMCS_HOST_CR4);
+	s->efer = vmx_vmread(VMCS_HOST_EFER);
+	s->rip = vmx_vmread(VMCS_HOST_RIP);
+	s->fs_base = vmx_vmread(VMCS_HOST_FS_BASE);
+	s->gs_base = vmx_vmread(VMCS_HOST_GS_BASE);
+	s->tr_base = vmx_vmread(VMCS_HOST_TR_BASE);
+	s->gdtr_base = vmx_vmread(VMCS_HOST_GDTR_BASE);
+	s->idtr_base = vmx_vmread(VMCS_HOST_IDTR_BASE);
+	s->cs = (u16)vmx_vmread(VMCS_HOST_CS_SEL);
+	s->ss = (u16)vmx_vmread(VMCS_HOST_SS_SEL);
+	s->ds = (u16)vmx_vmread(VMCS_HOST_DS_SEL);
+	s->es = (u16)vmx_vmread(VMCS_HOST_ES_SEL);
+	s->fs = (u16)vmx_vmread(VMCS_HOST_FS_SEL);
+	s->gs = (u16)vmx_vmread(VMCS_HOST_GS_SEL);
+	s->tr = (u16)vmx_vmread(VMCS_HOST_TR_SEL);
+	s->exit_ctls = (u32)vmx_vmread(VMCS_EXIT_CTLS);
+}
+
+static u64 cap_msr(u32 plain, u32 true_msr)
+{
+	return rdmsr(vmx_caps.true_ctls ? true_msr : plain);
+}
+
+void vmx_read_control_state(struct vmx_control_state *s)
+{
+	s->pin = (u32)vmx_vmread(VMCS_PIN_CTLS);
+	s->proc = (u32)vmx_vmread(VMCS_PROC_CTLS);
+	s->proc2 = (u32)vmx_vmread(VMCS_PROC_CTLS2);
+	s->exit = (u32)vmx_vmread(VMCS_EXIT_CTLS);
+	s->entry = (u32)vmx_vmread(VMCS_ENTRY_CTLS);
+	s->cap_pin = cap_msr(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS);
+	s->cap_proc = cap_msr(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
+	s->cap_proc2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
+	s->cap_exit = cap_msr(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS);
+	s->cap_entry = cap_msr(MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS);
+	s->ept_vpid = vmx_caps.ept_vpid;
+	s->eptp = vmx_vmread(VMCS_EPT_POINTER);
+	s->vpid = (u16)vmx_vmread(VMCS_VPID);
+	s->cr3_targets = (u32)vmx_vmread(VMCS_CR3_TARGET_COUNT);
+	s->entry_intr = (u32)vmx_vmread(VMCS_ENTRY_INTR_INFO);
+}
+
 void vmx_dump(struct vcpu *v)
 {
 	struct vmx_vcpu *hw = v->hw;

@@ -11,22 +11,10 @@
 
 #include "arch/x86/vmx.h"
 
-void vmx_decode_exit(struct vcpu *v)
+/* The kind-specific part of an exit, from the qualification and the
+ * exit-information fields. */
+static void decode_details(struct vcpu *v, struct vm_exit *e, u32 basic, u32 intr)
 {
-	struct vm_exit *e = &v->exit;
-	u32 reason = (u32)vmx_vmread(VMCS_EXIT_REASON);
-	u32 basic = reason & VMX_EXIT_REASON_BASIC;
-	u32 intr = (u32)vmx_vmread(VMCS_EXIT_INTR_INFO);
-
-	memset(e, 0, sizeof(*e));
-	e->raw_reason = reason;
-	e->qual[0] = vmx_vmread(VMCS_EXIT_QUAL);
-	e->qual[1] = vmx_vmread(VMCS_IDT_VEC_INFO);
-	e->kind = vmx_exit_kind(reason, intr);
-	if (!(reason & VMX_EXIT_REASON_ENTRY_FAIL) && vmx_exit_has_insn_len(basic)) {
-		e->insn_len = (u32)vmx_vmread(VMCS_EXIT_INSN_LEN);
-		e->next_rip = v->regs.rip + e->insn_len;
-	}
 	switch (e->kind) {
 	case EXIT_IO:
 		vmx_decode_io_qual(e->qual[0], e);
@@ -58,6 +46,28 @@ void vmx_decode_exit(struct vcpu *v)
 	default:
 		break;
 	}
+}
+
+/* v->exit from the VMCS. qual[0] is the exit qualification; qual[1] the
+ * guest-physical address (EPT exits), the interruption information
+ * (exceptions, interrupts) or the IDT-vectoring information (the rest). */
+void vmx_decode_exit(struct vcpu *v)
+{
+	struct vm_exit *e = &v->exit;
+	u32 reason = (u32)vmx_vmread(VMCS_EXIT_REASON);
+	u32 basic = reason & VMX_EXIT_REASON_BASIC;
+	u32 intr = (u32)vmx_vmread(VMCS_EXIT_INTR_INFO);
+
+	memset(e, 0, sizeof(*e));
+	e->raw_reason = reason;
+	e->qual[0] = vmx_vmread(VMCS_EXIT_QUAL);
+	e->qual[1] = vmx_vmread(VMCS_IDT_VEC_INFO);
+	e->kind = vmx_exit_kind(reason, intr);
+	if (!(reason & VMX_EXIT_REASON_ENTRY_FAIL) && vmx_exit_has_insn_len(basic)) {
+		e->insn_len = (u32)vmx_vmread(VMCS_EXIT_INSN_LEN);
+		e->next_rip = v->regs.rip + e->insn_len;
+	}
+	decode_details(v, e, basic, intr);
 }
 
 /* The guest's general-purpose register number n, in the order the VMX exit

@@ -361,3 +361,144 @@ bool vmx_guest_state_problem(const struct vmx_guest_state *s, const struct vmx_c
 	return check_crs(s, c, why, len) || check_rip_rflags(s, why, len) ||
 	       check_segments(s, why, len) || check_misc(s, why, len);
 }
+
+/* Host-state checks (SDM 27.2.2-27.2.4), for VM-instruction error 8. */
+bool vmx_host_state_problem(const struct vmx_host_state *s, const struct vmx_caps *c,
+			    char *why, size_t len)
+{
+	const u16 sels[] = { s->cs, s->ss, s->ds, s->es, s->fs, s->gs, s->tr };
+	const u64 bases[] = { s->fs_base, s->gs_base, s->tr_base, s->gdtr_base, s->idtr_base };
+	bool long_host = s->exit_ctls & EXIT_CTL_HOST_ADDR_SPACE_SIZE;
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(sels) && !(sels[i] & 7); i++)
+		;
+	if ((s->cr0 & c->cr0_fixed0) != c->cr0_fixed0 || (s->cr0 & ~c->cr0_fixed1) ||
+	    (s->cr4 & c->cr4_fixed0) != c->cr4_fixed0 || (s->cr4 & ~c->cr4_fixed1))
+		snprintf(why, len, "host CR0 0x%llx / CR4 0x%llx outside the VMX fixed bits",
+			 (unsigned long long)s->cr0, (unsigned long long)s->cr4);
+	else if (i < ARRAY_SIZE(sels))
+		snprintf(why, len, "host selector 0x%x has RPL or TI set (CS SS DS ES FS GS TR order: #%u)",
+			 sels[i], i);
+	else if (!s->cs || !s->tr)
+		snprintf(why, len, "host %s selector is 0 (firmware runs with TR = 0: load Keel's GDT and TSS)",
+			 s->cs ? "TR" : "CS");
+	else if (!long_host && !s->ss)
+		snprintf(why, len, "host SS is 0 outside 64-bit mode");
+	else if (!!(s->efer & EFER_LMA) != long_host || !!(s->efer & EFER_LME) != long_host)
+		snprintf(why, len, "host EFER 0x%llx LMA/LME differ from the host address-space size control",
+			 (unsigned long long)s->efer);
+	else if (long_host && (!(s->cr4 & X86_CR4_PAE) || !is_canonical(s->rip)))
+		snprintf(why, len, "64-bit host needs CR4.PAE and a canonical RIP (0x%llx)",
+			 (unsigned long long)s->rip);
+	else {
+		for (i = 0; i < ARRAY_SIZE(bases) && is_canonical(bases[i]); i++)
+			;
+		if (i == ARRAY_SIZE(bases))
+			return false;
+		snprintf(why, len, "host base 0x%llx not canonical (FS GS TR GDTR IDTR order: #%u)",
+			 (unsigned long long)bases[i], i);
+	}
+	return true;
+}
+
+/* One control word against its capability MSR. */
+static bool word_bad(u32 word, u64 cap)
+{
+	return (word & (u32)cap) != (u32)cap || (word & ~(u32)(cap >> 32));
+}
+
+static bool check_words(const struct vmx_control_state *s, char *why, size_t len)
+{
+	const char *bad = word_bad(s->pin, s->cap_pin) ? "pin-based"
+		: word_bad(s->proc, s->cap_proc) ? "processor-based"
+		: (s->proc & PROC_SECONDARY_CTLS) && word_bad(s->proc2, s->cap_proc2) ? "secondary"
+		: word_bad(s->exit, s->cap_exit) ? "VM-exit"
+		: word_bad(s->entry, s->cap_entry) ? "VM-entry" : NULL;
+
+	if (bad)
+		snprintf(why, len, "%s controls break their allowed-0/allowed-1 settings", bad);
+	return bad;
+}
+
+/* EPTP (SDM 25.6.11 and 27.2.1.1): memory type the CPU allows, 4-level walk,
+ * A/D only when offered, reserved bits 11:7 clear. */
+static bool check_eptp(const struct vmx_control_state *s, char *why, size_t len)
+{
+	u64 type = s->eptp & 7;
+	bool type_ok = (type == 6 && (s->ept_vpid & EPT_CAP_WB)) ||
+		       (type == 0 && (s->ept_vpid & BIT(8)));
+
+	if (!type_ok || ((s->eptp >> 3) & 7) != 3 || (s->eptp & GENMASK(11, 7)) ||
+	    ((s->eptp & EPTP_AD_ENABLE) && !(s->ept_vpid & EPT_CAP_AD))) {
+		snprintf(why, len, "EPT pointer 0x%llx invalid for IA32_VMX_EPT_VPID_CAP 0x%llx",
+			 (unsigned long long)s->eptp, (unsigned long long)s->ept_vpid);
+		return true;
+	}
+	return false;
+}
+
+/* The injected event (SDM 27.2.1.3): no reserved type or bits, NMI is
+ * vector 2, hardware exceptions are vectors 0-31, only they carry an error
+ * code. */
+static bool check_injection(u32 info, char *why, size_t len)
+{
+	u32 type = (info & INTR_INFO_TYPE) >> 8, vector = info & INTR_INFO_VECTOR;
+
+	if (!(info & INTR_INFO_VALID))
+		return false;
+	if (type == 1 || type == 7 || (info & GENMASK(30, 12)) ||
+	    (type == INTR_TYPE_NMI && vector != 2) ||
+	    (type == INTR_TYPE_HW_EXCEPTION && vector > 31) ||
+	    ((info & INTR_INFO_HAS_ERROR) && type != INTR_TYPE_HW_EXCEPTION)) {
+		snprintf(why, len, "VM-entry interruption information 0x%x is malformed", info);
+		return true;
+	}
+	return false;
+}
+
+/* Control checks (SDM 27.2.1), for VM-instruction error 7. */
+bool vmx_controls_problem(const struct vmx_control_state *s, char *why, size_t len)
+{
+	u32 proc2 = (s->proc & PROC_SECONDARY_CTLS) ? s->proc2 : 0;
+
+	if (check_words(s, why, len))
+		return true;
+	if ((proc2 & PROC2_ENABLE_EPT) && check_eptp(s, why, len))
+		return true;
+	if ((proc2 & PROC2_ENABLE_VPID) && !s->vpid)
+		snprintf(why, len, "VPID enabled with VPID 0 (the host's)");
+	else if ((proc2 & PROC2_UNRESTRICTED_GUEST) && !(proc2 & PROC2_ENABLE_EPT))
+		snprintf(why, len, "unrestricted guest without EPT");
+	else if (s->cr3_targets > 4)
+		snprintf(why, len, "CR3-target count %u above 4", s->cr3_targets);
+	else
+		return check_injection(s->entry_intr, why, len);
+	return true;
+}
+
+/* VPIDs from a bitmap shared by every CPU: lock-free, so vCPUs may be
+ * created and destroyed on any CPU at once. Bit 0 of word 0 must be set by
+ * the owner (VPID 0 is the host's). Returns 0 when all are taken: the vCPU
+ * then runs with VPID off, which is correct, only slower. */
+u16 vmx_vpid_alloc(u64 *map, size_t words)
+{
+	for (size_t w = 0; w < words; w++) {
+		u64 old = __atomic_load_n(&map[w], __ATOMIC_RELAXED);
+
+		while (~old) {
+			u64 bit = ~old & (old + 1); /* lowest clear bit */
+
+			if (__atomic_compare_exchange_n(&map[w], &old, old | bit, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				return (u16)(w * 64 + (size_t)__builtin_ctzll(bit));
+		}
+	}
+	return 0;
+}
+
+void vmx_vpid_free(u64 *map, u16 vpid)
+{
+	if (vpid)
+		__atomic_fetch_and(&map[vpid / 64], ~BIT(vpid % 64), __ATOMIC_RELEASE);
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "mmu/mmu.h"
@@ -329,6 +330,155 @@ static void test_guest_state_unrestricted(void **state)
 	assert_false(vmx_guest_state_problem(&s, &checker_caps, why, sizeof(why)));
 }
 
+/* Host state as vmx_vmcs_write_host() reads it from Keel's CPU. */
+static struct vmx_host_state keel_host_state(void)
+{
+	return (struct vmx_host_state){
+		.cr0 = 0x80010033, .cr4 = 0x2668, .efer = EFER_LME | EFER_LMA | BIT(11),
+		.rip = 0xbe1b930d, .tr_base = 0xbe1d1a90, .gdtr_base = 0xbe1d1b00,
+		.idtr_base = 0xbe1d2000, .cs = 0x08, .ss = 0x10, .ds = 0x10, .es = 0x10,
+		.tr = 0x18, .exit_ctls = EXIT_CTL_HOST_ADDR_SPACE_SIZE,
+	};
+}
+
+static void expect_host_problem(const struct vmx_host_state *h, const char *text)
+{
+	char why[160] = "";
+
+	assert_true(vmx_host_state_problem(h, &checker_caps, why, sizeof(why)));
+	if (!strstr(why, text))
+		fail_msg("expected \"%s\" in \"%s\"", text, why);
+}
+
+/* SDM 27.2.2-27.2.4; TR = 0 is what OVMF leaves behind. */
+static void test_host_state_rules(void **state)
+{
+	struct vmx_host_state h = keel_host_state();
+	char why[160];
+
+	assert_false(vmx_host_state_problem(&h, &checker_caps, why, sizeof(why)));
+#define BREAK(text, stmt) (h = keel_host_state(), (stmt), expect_host_problem(&h, text))
+	BREAK("TR selector is 0", h.tr = 0);
+	BREAK("RPL or TI", h.cs = 0x0b);
+	BREAK("RPL or TI", h.tr = 0x1c);
+	BREAK("CR4", h.cr4 &= ~X86_CR4_VMXE);
+	BREAK("EFER", h.efer &= ~EFER_LMA);
+	BREAK("canonical RIP", h.rip = 0x0000800000000000ull);
+	BREAK("not canonical", h.gdtr_base = 0x00ff000000000000ull);
+#undef BREAK
+}
+
+/* Controls as vmx_caps.c would compute them from these capability MSRs. */
+static struct vmx_control_state keel_controls(void)
+{
+	struct vmx_control_state s = {
+		.cap_pin = 0x7full << 32 | 0x16, .cap_proc = 0xffffffffull << 32 | 0x04006172,
+		.cap_proc2 = 0xffull << 32, .cap_exit = 0x3fffffull << 32 | 0x36dfb,
+		.cap_entry = 0xffffull << 32 | 0x11fb,
+		.ept_vpid = EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_AD | EPT_CAP_INVEPT,
+		.vpid = 1,
+	};
+
+	s.pin = vmx_adjust_ctls(s.cap_pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING);
+	s.proc = vmx_adjust_ctls(s.cap_proc, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING |
+					      PROC_SECONDARY_CTLS);
+	s.proc2 = vmx_adjust_ctls(s.cap_proc2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID |
+						PROC2_UNRESTRICTED_GUEST);
+	s.exit = vmx_adjust_ctls(s.cap_exit, EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_LOAD_EFER);
+	s.entry = vmx_adjust_ctls(s.cap_entry, ENTRY_CTL_IA32E_GUEST | ENTRY_CTL_LOAD_EFER);
+	s.eptp = vmx_make_eptp(HPA(0x3800900000ull), true);
+	return s;
+}
+
+static void expect_control_problem(const struct vmx_control_state *c, const char *text)
+{
+	char why[160] = "";
+
+	assert_true(vmx_controls_problem(c, why, sizeof(why)));
+	if (!strstr(why, text))
+		fail_msg("expected \"%s\" in \"%s\"", text, why);
+}
+
+/* SDM 27.2.1. */
+static void test_control_rules(void **state)
+{
+	struct vmx_control_state c = keel_controls();
+	char why[160];
+
+	assert_false(vmx_controls_problem(&c, why, sizeof(why)));
+#define BREAK(text, stmt) (c = keel_controls(), (stmt), expect_control_problem(&c, text))
+	BREAK("pin-based", c.pin &= ~BIT(1));        /* a must-be-1 bit */
+	BREAK("VM-exit", c.exit |= BIT(31));         /* a may-not-be-1 bit */
+	BREAK("EPT pointer", c.eptp += 1 << 3);      /* 5-level walk */
+	BREAK("EPT pointer", c.ept_vpid &= ~EPT_CAP_AD);
+	BREAK("EPT pointer", c.eptp |= BIT(9));
+	BREAK("VPID 0", c.vpid = 0);
+	BREAK("unrestricted guest without EPT",
+	      (c.proc2 &= ~PROC2_ENABLE_EPT, c.cap_proc2 = 0xffull << 32));
+	BREAK("CR3-target", c.cr3_targets = 5);
+	BREAK("interruption", c.entry_intr = INTR_INFO_VALID | INTR_TYPE_NMI << 8 | 3);
+	BREAK("interruption", c.entry_intr = INTR_INFO_VALID | INTR_INFO_HAS_ERROR | 0x20);
+	BREAK("interruption", c.entry_intr = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << 8 | 32);
+#undef BREAK
+	/* Keel's own injections are well-formed. */
+	c = keel_controls();
+	c.entry_intr = vmx_exception_info(14, true);
+	assert_false(vmx_controls_problem(&c, why, sizeof(why)));
+}
+
+/* VPIDs: never 0, never handed out twice, reused after free, 0 (VPID off)
+ * when exhausted. */
+static void test_vpid_alloc(void **state)
+{
+	u64 map[2] = { 1 };
+
+	for (unsigned i = 1; i < 128; i++)
+		assert_int_equal(vmx_vpid_alloc(map, 2), i);
+	assert_int_equal(vmx_vpid_alloc(map, 2), 0);
+	vmx_vpid_free(map, 77);
+	assert_int_equal(vmx_vpid_alloc(map, 2), 77);
+	vmx_vpid_free(map, 0); /* the host's: ignored */
+	assert_int_equal(map[0] & 1, 1);
+}
+
+#define VPID_THREADS 4
+#define VPID_ROUNDS 20000
+static u64 shared_map[4] = { 1 };
+static u8 vpid_owner[256];
+
+/* Each thread takes a VPID, checks nobody else holds it, gives it back. */
+static void *vpid_worker(void *arg)
+{
+	u8 me = (u8)(uintptr_t)arg;
+
+	for (int i = 0; i < VPID_ROUNDS; i++) {
+		u16 v = vmx_vpid_alloc(shared_map, 4);
+
+		if (!v)
+			continue;
+		if (__atomic_exchange_n(&vpid_owner[v], me, __ATOMIC_ACQ_REL) != 0)
+			return (void *)1; /* someone else held it */
+		__atomic_store_n(&vpid_owner[v], 0, __ATOMIC_RELEASE);
+		vmx_vpid_free(shared_map, v);
+	}
+	return NULL;
+}
+
+static void test_vpid_alloc_concurrent(void **state)
+{
+	pthread_t t[VPID_THREADS];
+	void *ret;
+
+	for (uintptr_t i = 0; i < VPID_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, vpid_worker, (void *)(i + 1)), 0);
+	for (int i = 0; i < VPID_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(shared_map[0], 1);
+	assert_int_equal(shared_map[1] | shared_map[2] | shared_map[3], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +500,10 @@ int main(void)
 		cmocka_unit_test(test_guest_state_initial_passes),
 		cmocka_unit_test(test_guest_state_each_rule),
 		cmocka_unit_test(test_guest_state_unrestricted),
+		cmocka_unit_test(test_host_state_rules),
+		cmocka_unit_test(test_control_rules),
+		cmocka_unit_test(test_vpid_alloc),
+		cmocka_unit_test(test_vpid_alloc_concurrent),
 	};
 
 	return cmocka_run_group_tests_name("vmx_rules", tests, NULL, NULL);

@@ -50,3 +50,4 @@ void bench_demand_faults(unsigned max_threads);
 void bench_table_memory(void);
 void bench_enable_dirty_log(void);
 void bench_get_dirty_log(void);
+void bench_disable_dirty_log(void);

@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 	bench_table_memory();
 	bench_enable_dirty_log();
 	bench_get_dirty_log();
+	bench_disable_dirty_log();
 	printf("\n(total bench time %.1f s)\n", (double)(bench_now_ns() - t0) / 1e9);
 	return 0;
 }

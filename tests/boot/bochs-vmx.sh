@@ -33,7 +33,7 @@ tap() { # tap OK NAME [DETAIL]
 	fi
 }
 
-echo "1..5"
+echo "1..7"
 mkdir -p "$out"
 start=$(date +%s)
 printf 'guest-mem = 1088M\n' >"$out/keel.cfg"
@@ -53,6 +53,10 @@ tap "$(has '^keel: done .*result=pass')" "bochs-vmx: the test-guest suite passes
 npf=$(grep -aoE '^keel: done .* npf=[0-9]+' "$log" 2>/dev/null | head -1 | sed 's/.*npf=//')
 tap "$([ -n "$npf" ] && ((npf > 0)) && echo 1 || echo 0)" \
 	"bochs-vmx: EPT violations reach the TDP MMU (npf=${npf:-none})"
+tap "$(has '^vmx: VMCS revision .*INVEPT single-context; VPID on')" \
+	"bochs-vmx: VPID and single-context INVEPT are in use (the flush paths run)"
+tap "$(grep -aqE '^vmx: .*(INVEPT|INVVPID|TLB flush).* failed' "$log" && echo 0 || echo 1)" \
+	"bochs-vmx: no INVEPT/INVVPID was refused" "$(grep -aE '^vmx: .* failed' "$log" | head -3)"
 tap "$([ "$rc" = 0 ] && echo 1 || echo 0)" "bochs-vmx: run ends by itself with a pass verdict (${wall}s wall)"
 echo "# bochs-vmx: ${wall}s wall; logs in $out/"
 ((failed == 0))

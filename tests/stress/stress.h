@@ -78,6 +78,7 @@ struct stress_config {
 	const char *fmt_name;
 	enum stress_broken broken;
 	unsigned alloc_fail_per_mille; /* injected page-table allocation failures */
+	bool no_mmu_verify;   /* skip mmu_verify(): only the harness's own checks */
 };
 
 /* --- violations ----------------------------------------------------------- */

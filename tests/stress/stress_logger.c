@@ -81,3 +81,46 @@ void *stress_dirty_main(void *arg)
 	}
 	return NULL;
 }
+
+/* --- slot flags racing slot churn ------------------------------------------ */
+
+/*
+ * Toggles dirty logging on churn slots and harvests them, without the model
+ * lock, so these slot writers really race the churn thread's add, move and
+ * delete of the same slot. Only the outcome codes are checked: the slot may
+ * be gone (-ENOENT), not logging (-EINVAL from a harvest), or short of
+ * memory. The model never learns of these flags; the leaf checks only use
+ * READONLY (which set_flags may not change) for churn slots.
+ */
+static void race_once(struct stress_run *run, struct stress_rng *r, u64 *bitmap)
+{
+	unsigned id = STRESS_SLOT_CHURN0 + (unsigned)stress_rng_below(r, STRESS_NR_CHURN);
+	u32 ro = stress_slot_id_readonly(id) ? MEMSLOT_READONLY : 0;
+	int rc;
+
+	if (stress_rng_below(r, 2)) {
+		rc = mmu_slot_set_flags(run->mmu, (u16)id,
+					ro | (stress_rng_below(r, 2) ? MEMSLOT_DIRTY_LOG : 0));
+		if (rc && rc != -ENOENT && rc != -ENOMEM)
+			stress_fail(run->rep, "set_flags on churn slot %u returned %d", id, rc);
+		return;
+	}
+	rc = mmu_slot_get_dirty_log(run->mmu, (u16)id, bitmap);
+	if (rc && rc != -ENOENT && rc != -EINVAL && rc != -ENOMEM)
+		stress_fail(run->rep, "get_dirty_log on churn slot %u returned %d", id, rc);
+}
+
+void *stress_flags_main(void *arg)
+{
+	struct stress_run *run = arg;
+	u64 bitmap[STRESS_CHURN_MAX_PAGES / 64];
+	struct stress_rng r;
+
+	stress_rng_seed(&r, run->cfg->seed, 1005);
+	while (!atomic_load(&run->stop)) {
+		race_once(run, &r, bitmap);
+		atomic_fetch_add(&run->counts.flag_races, 1);
+		stress_sleep_us(100 + stress_rng_below(&r, 1000));
+	}
+	return NULL;
+}

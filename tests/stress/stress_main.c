@@ -5,7 +5,7 @@
  *   stress_mmu                       self-tests, then a short run per SPTE format
  *   stress_mmu --seconds=600         soak: the time split over the formats
  *   stress_mmu --seed=N --vcpus=N --ops=N --format=npt|ept|both --alloc-fail=PERMILLE
- *              --min-churn=N --min-sessions=N
+ *              --min-churn=N --min-sessions=N --no-mmu-verify
  *   stress_mmu --self-test-broken-invariant[=model|dirty]
  *                                    one run with a deliberately corrupted model
  *                                    (or lost harvests): must report "not ok"
@@ -45,6 +45,7 @@ static void usage(void)
 		"       [--format=npt|ept|both] [--alloc-fail=PERMILLE]\n"
 		"       [--min-churn=N] [--min-sessions=N]   (ops-bounded runs go on until\n"
 		"                                            the control threads did this much)\n"
+		"       [--no-mmu-verify]                   (only the harness's own checks)\n"
 		"       [--self-test-broken-invariant[=model|dirty]]\n");
 	exit(2);
 }
@@ -102,6 +103,8 @@ static bool parse_one(struct stress_args *a, const char *arg)
 		a->cfg.alloc_fail_per_mille = (unsigned)strtoul(v, NULL, 0);
 	else if (!strncmp(arg, "--format=", 9))
 		return parse_format(a, v);
+	else if (!strcmp(arg, "--no-mmu-verify"))
+		a->cfg.no_mmu_verify = true;
 	else if (!strcmp(arg, "--self-test-broken-invariant"))
 		a->broken = "model";
 	else if (!strncmp(arg, "--self-test-broken-invariant=", 29))
@@ -209,6 +212,7 @@ int main(int argc, char **argv)
 	tap(stress_selftest_model(&a.cfg), "selftest_model_checker_catches_wrong_backing");
 	tap(stress_selftest_dirty(&a.cfg), "selftest_dirty_checker_catches_lost_write");
 	tap(stress_selftest_unmapped(&a.cfg), "selftest_delete_checker_catches_live_leaf");
+	tap(stress_selftest_flush(&a.cfg), "selftest_flush_checker_catches_missed_flush");
 	tap(stress_selftest_broken_run("model"), "selftest_broken_model_run_fails");
 	tap(stress_selftest_broken_run("dirty"), "selftest_broken_dirty_run_fails");
 	run_stress(&a);

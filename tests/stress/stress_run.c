@@ -30,7 +30,7 @@ void stress_sleep_us(u64 us)
 
 static void *(*const stress_controls[])(void *) = {
 	stress_churn_main, stress_zap_main, stress_invalidate_main,
-	stress_verify_main, stress_dirty_main, stress_watchdog_main,
+	stress_verify_main, stress_dirty_main, stress_flags_main, stress_watchdog_main,
 };
 #define STRESS_NR_CONTROLS ARRAY_SIZE(stress_controls)
 
@@ -162,6 +162,7 @@ static void print_summary(const struct stress_run *run)
 	printf("#   slot changes took %.2f ms on average, %.2f ms at most\n",
 	       c->churn_ops ? (double)run->churn_ns / 1e6 / (double)c->churn_ops : 0.0,
 	       (double)run->churn_max_ns / 1e6);
+	printf("#   churn-slot flag changes and harvests racing the churn: %llu\n", c->flag_races);
 	printf("#   dirty: %" PRIu64 " sessions, %" PRIu64 " harvests, %" PRIu64
 	       " pages reported, %" PRIu64 " written pages checked\n", run->dirty.sessions,
 	       run->dirty.harvests, run->dirty.pages_reported, run->dirty.writes_checked);

@@ -34,7 +34,7 @@ struct stress_vcpu {
 
 struct stress_counts {
 	atomic_ullong churn_ops, zaps, invalidations, verifies, leaf_checks, leaves_seen;
-	atomic_ullong sessions_checked, yield_windows;
+	atomic_ullong sessions_checked, yield_windows, flag_races;
 };
 
 struct stress_run {
@@ -60,12 +60,14 @@ u64 stress_now_ns(void);
 void stress_sleep_us(u64 us);
 
 void *stress_vcpu_main(void *arg);
+void stress_check_entry_flush(struct stress_vcpu *v, u64 gen_before, bool flush);
 void *stress_churn_main(void *arg);
 void *stress_zap_main(void *arg);
 void *stress_invalidate_main(void *arg);
 void *stress_verify_main(void *arg);
 void *stress_watchdog_main(void *arg);
 void *stress_dirty_main(void *arg);
+void *stress_flags_main(void *arg);
 
 /* Checks any thread may run (stress_control.c). */
 void stress_full_leaf_check(struct stress_run *run);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <limits.h>
 #include <sys/wait.h>
@@ -158,6 +159,59 @@ bool stress_selftest_unmapped(const struct stress_config *cfg)
 	       (unsigned long long)atomic_load(&before.failures),
 	       (unsigned long long)atomic_load(&after.failures));
 	return ok && atomic_load(&before.failures) > 0 && atomic_load(&after.failures) == 0;
+}
+
+/* One entry after a zap of a page the vCPU used, checked by the flush-rule
+ * checker with the MMU's answer, or with the answer thrown away. */
+static u64 flush_violations(const struct stress_config *cfg, bool drop_flush)
+{
+	struct stress_run *run = calloc(1, sizeof(*run));
+	struct stress_report rep;
+	struct stress_vcpu *v;
+	u64 gen, n;
+	hpa_t root;
+	bool flush = false;
+
+	stress_report_init(&rep);
+	if (!run)
+		return ~0ull;
+	run->rep = &rep;
+	run->cfg = cfg;
+	v = &run->vcpus[0];
+	v->run = run;
+	stress_model_init(&run->model, STRESS_BROKEN_NONE);
+	run->mmu = mmu_create(cfg->fmt);
+	if (run->mmu && !stress_model_add_fixed(&run->model, run->mmu) &&
+	    (v->mv = mmu_vcpu_create(run->mmu, 0)) &&
+	    fault_once(v->mv, GFN(STRESS_RO_BASE + 5), MMU_ACC_READ) == MMU_FAULT_FIXED &&
+	    !mmu_vcpu_load_root(v->mv, &root, &flush)) {
+		stress_check_entry_flush(v, mmu_debug_flush_gen(run->mmu), flush);
+		mmu_zap_gfn_range(run->mmu, GFN(STRESS_RO_BASE), GFN(STRESS_RO_BASE + 512));
+		gen = mmu_debug_flush_gen(run->mmu);
+		if (!mmu_vcpu_load_root(v->mv, &root, &flush))
+			stress_check_entry_flush(v, gen, flush && !drop_flush);
+	} else {
+		stress_fail(&rep, "setup failed");
+	}
+	if (v->mv)
+		mmu_vcpu_destroy(v->mv);
+	if (run->mmu)
+		mmu_destroy(run->mmu);
+	pthread_mutex_destroy(&run->model.lock);
+	free(run);
+	n = atomic_load(&rep.failures);
+	return n;
+}
+
+bool stress_selftest_flush(const struct stress_config *cfg)
+{
+	u64 honest = flush_violations(cfg, false);
+	u64 broken = flush_violations(cfg, true);
+
+	printf("# flush checker: %llu violation(s) with the MMU's flush answers, %llu with the "
+	       "flush after a zap ignored\n", (unsigned long long)honest,
+	       (unsigned long long)broken);
+	return honest == 0 && broken > 0 && broken != ~0ull;
 }
 
 /* End to end: the whole harness, run with a corrupted model (or with every

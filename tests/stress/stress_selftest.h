@@ -7,4 +7,5 @@
 bool stress_selftest_model(const struct stress_config *cfg);
 bool stress_selftest_dirty(const struct stress_config *cfg);
 bool stress_selftest_unmapped(const struct stress_config *cfg);
+bool stress_selftest_flush(const struct stress_config *cfg);
 bool stress_selftest_broken_run(const char *mode);

@@ -3,7 +3,7 @@
  * vCPU threads: each models a vCPU's run loop. One "guest access" is
  * load_root -> page fault, repeated until the fault resolves:
  *   RETRY       re-enter at once (lost a race, root obsolete);
- *   RETRY_SLOT  leave the run loop (yield: nothing is held) and re-enter;
+ *   RETRY_SLOT  leave the run loop (nothing is held), come back shortly;
  *   NOMEM       back off and re-enter (the injected failure is transient).
  * Each retry loop is bounded: a fault that never resolves is a livelock and a
  * violation. The final answer is then checked against the fixed layout.
@@ -103,7 +103,7 @@ static u32 pick_access(struct stress_rng *r)
  * vCPU's previous entry, this entry must flush (the vCPU caught up at most
  * with the value read after that entry). The first entry is not checked.
  */
-static void check_entry_flush(struct stress_vcpu *v, u64 gen_before, bool flush)
+void stress_check_entry_flush(struct stress_vcpu *v, u64 gen_before, bool flush)
 {
 	if (v->entered && !flush && gen_before > v->gen_after_entry)
 		stress_fail(v->run->rep, "vcpu %u entered without a TLB flush although the flush "
@@ -130,7 +130,7 @@ static bool load_root_checked(struct stress_vcpu *v)
 	else if (!root.v || !IS_ALIGNED(root.v, PAGE_SIZE))
 		stress_fail(v->run->rep, "vcpu %u: load_root gave root %#" PRIx64, v->idx, root.v);
 	else
-		check_entry_flush(v, gen, flush);
+		stress_check_entry_flush(v, gen, flush);
 	v->flushes += flush;
 	return rc == 0;
 }

@@ -4,6 +4,8 @@
  * debug API (mmu/mmu_debug.h). Every test runs once per entry format.
  */
 #include "tests/unit/mmu_test_util.h"
+#include <string.h>
+#include "mmu/mmu_internal.h"
 
 #define BACKING 0x100000ull /* host frame 4 GiB: 1 GiB aligned */
 
@@ -137,11 +139,12 @@ static void test_zap_range(void **state)
 	assert_int_equal(st.zaps, 10);
 	assert_true(st.tlb_flush_requests >= 1);
 	tmmu_assert_verify(t->mmu);
-	/* Zapping a whole 2 MiB range removes its table too. */
+	/* Zapping a whole 2 MiB range removes its table too, and then the
+	 * tables above it that were left empty: only the root remains. */
 	mmu_zap_gfn_range(t->mmu, GFN(0), GFN(MIB2_PAGES));
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 0);
-	assert_int_equal(st.tables_in_use - mmu_debug_tables_pending_free(t->mmu), 3);
+	assert_int_equal(st.tables_in_use - mmu_debug_tables_pending_free(t->mmu), 1);
 }
 
 /* Zapping part of a huge mapping removes all of it. */
@@ -335,6 +338,89 @@ static void test_prefault(void **state)
 	assert_int_equal(mmu_prefault(t->v, GPA(~0ull - 10), 100), -EINVAL);
 }
 
+/* The level-1 entry mapping gfn in the only root (test-only access). */
+static spte_t *leaf_sptep(struct mmu *mmu, u64 gfn)
+{
+	spte_t *pt = mmu->roots->pt->spt;
+
+	for (int level = TDP_ROOT_LEVEL; level > 1; level--)
+		pt = env_hpa_to_virt(spte_table_hpa(mmu->fmt, pt[tdp_level_index(gfn, level)]));
+	return &pt[tdp_level_index(gfn, 1)];
+}
+
+static void expect_verify_failure(struct mmu *mmu, const char *needle)
+{
+	char why[256];
+
+	assert_int_equal(mmu_verify(mmu, why, sizeof(why)), -EINVAL);
+	if (!strstr(why, needle))
+		fail_msg("mmu_verify said \"%s\", expected \"%s\"", why, needle);
+}
+
+/* mmu_verify is only useful if it can fail: corrupt the tables by hand and
+ * check it names each problem, then repair. */
+static void test_verify_detects_corruption(void **state)
+{
+	struct tmmu *t = *state;
+	const struct spte_format *f = t->fmt;
+	spte_t *sptep, good;
+
+	tmmu_add_slot(t->mmu, 0, 0, 64, BACKING + 1, MEMSLOT_READONLY);
+	tmmu_add_slot(t->mmu, 1, 64, 64, BACKING + 65, MEMSLOT_DIRTY_LOG);
+	assert_int_equal(tmmu_fault(t->v, 3 << 12, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_fault(t->v, 70ull << 12, MMU_ACC_READ), MMU_FAULT_FIXED);
+	tmmu_assert_verify(t->mmu);
+	sptep = leaf_sptep(t->mmu, 3);
+	good = *sptep;
+
+	*sptep = spte_make_leaf(f, HFN(BACKING + 99), 1, MMU_ACC_READ);
+	expect_verify_failure(t->mmu, "wrong host frame");
+	*sptep = spte_make_leaf(f, HFN(BACKING + 4), 1, MMU_ACC_READ | MMU_ACC_WRITE);
+	expect_verify_failure(t->mmu, "writable in read-only slot");
+	*sptep = good;
+	sptep = leaf_sptep(t->mmu, 70);
+	good = *sptep;
+	*sptep = spte_make_leaf(f, HFN(BACKING + 71), 1, MMU_ACC_READ | MMU_ACC_WRITE);
+	expect_verify_failure(t->mmu, "not marked dirty");
+	*sptep = good;
+	sptep[5] = spte_make_leaf(f, HFN(BACKING + 75), 1, MMU_ACC_READ);
+	expect_verify_failure(t->mmu, "count says");
+	sptep[5] = f->frozen;
+	expect_verify_failure(t->mmu, "FROZEN");
+	sptep[5] = 0;
+	atomic_add(&t->mmu->c.tables_in_use, 1);
+	expect_verify_failure(t->mmu, "tables:");
+	atomic_sub(&t->mmu->c.tables_in_use, 1);
+	atomic_add(&t->mmu->c.maps[0], 1);
+	expect_verify_failure(t->mmu, "leaves");
+	atomic_sub(&t->mmu->c.maps[0], 1);
+	tmmu_assert_verify(t->mmu);
+}
+
+static int count_leaves;
+
+static void leaf_counter(void *ctx, gfn_t gfn, hfn_t hfn, int level, u32 perms)
+{
+	u64 *last = ctx;
+
+	assert_true(gfn.v >= *last); /* gfn order */
+	*last = gfn.v;
+	assert_int_equal(hfn.v, BACKING + gfn.v);
+	count_leaves++;
+}
+
+static void test_for_each_leaf(void **state)
+{
+	struct tmmu *t = *state;
+	u64 last = 0;
+
+	tmmu_add_slot(t->mmu, 0, 0, 2 * MIB2_PAGES + 4, BACKING, 0);
+	assert_int_equal(mmu_prefault(t->v, GPA(0), (2 * MIB2_PAGES + 4) * PAGE_SIZE), 0);
+	count_leaves = 0;
+	mmu_for_each_leaf(t->mmu, leaf_counter, &last);
+	assert_int_equal(count_leaves, 2 + 4);
+}
+
 static void test_result_names(void **state)
 {
 	(void)state;
@@ -364,6 +450,8 @@ int main(void)
 		FMT_TESTS(test_dirty_log_split_nomem),
 		FMT_TESTS(test_alloc_failure),
 		FMT_TESTS(test_prefault),
+		FMT_TESTS(test_verify_detects_corruption),
+		FMT_TESTS(test_for_each_leaf),
 		cmocka_unit_test(test_result_names),
 	};
 

@@ -29,7 +29,9 @@ static void test_npt_encoding(void **state)
 	assert_int_equal(spte_table_hpa(f, s).v, 0xabc000);
 
 	assert_false(spte_present(f, f->frozen));
-	assert_int_equal(spte_wrprot(f, spte_make_leaf(f, HFN(1), 1, MMU_ACC_READ | MMU_ACC_WRITE)) & 0x42, 0);
+	s = spte_make_leaf(f, HFN(1), 1, MMU_ACC_READ | MMU_ACC_WRITE);
+	assert_int_equal(spte_wrprot(f, s) & 0x42, 0); /* RW and D cleared */
+	assert_int_equal(spte_wrprot(f, s) & 0x25, 0x25);
 }
 
 static void test_ept_encoding(void **state)
