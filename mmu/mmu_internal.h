@@ -33,10 +33,10 @@ static inline bool mmu_gen_eq(struct mmu_gen a, struct mmu_gen b)
 struct tdp_meta {
 	u64 base_gfn;        /* immutable: first gfn the table maps */
 	int level;           /* immutable: level of the entries in spt[] */
-	u32 present;         /* atomic: present entries in spt[]. Increments
-	                        may come from shared-mode faults; decrements too
-	                        (a split replaces, never removes), but the count
-	                        only reaches 0 through zaps (exclusive). */
+	u32 present;         /* atomic: present entries in spt[]; gains are
+	                        counted before the entry is visible, losses after
+	                        it is gone (tdp_mmu.c), so it never under-counts
+	                        and is exact under the exclusive lock */
 	struct tdp_page *retire_next; /* owner: reclaim_lock */
 	u64 retire_stamp;             /* owner: reclaim_lock */
 };

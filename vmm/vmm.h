@@ -10,7 +10,6 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define X86_VEC_UD 6
 #define X86_VEC_GP 13
 
 /* exit.c: handle v->exit; afterwards the VM runs on or is stopped. */

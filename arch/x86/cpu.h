@@ -96,14 +96,6 @@ DEFINE_CR_ACCESS(3)
 DEFINE_CR_ACCESS(4)
 #undef DEFINE_CR_ACCESS
 
-static inline u64 read_rflags(void)
-{
-	u64 v;
-
-	asm volatile("pushfq; popq %0" : "=r"(v));
-	return v;
-}
-
 static inline void outb(u16 port, u8 v)
 {
 	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
@@ -143,9 +135,4 @@ static inline void cli(void)
 static inline void hlt(void)
 {
 	asm volatile("hlt" ::: "memory");
-}
-
-static inline void invlpg_all(void)
-{
-	write_cr3(read_cr3());
 }

@@ -92,10 +92,3 @@ void desc_init(void *ist_stack_top)
 	asm volatile("lidt %0" : : "m"(idtr));
 	asm volatile("ltr %w0" : : "r"((u16)GDT_TSS));
 }
-
-void desc_get_tables(struct desc_ptr *gdtr, struct desc_ptr *idtr, u64 *tss_base)
-{
-	*gdtr = (struct desc_ptr){ sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
-	*idtr = (struct desc_ptr){ sizeof(idt) - 1, (u64)(uintptr_t)idt };
-	*tss_base = (u64)(uintptr_t)&tss;
-}

@@ -3,8 +3,8 @@
  * Keel's own descriptor tables: GDT (flat 64-bit code and data, one TSS),
  * IDT (exception vectors 0-31 go to the panic path), TSS with an IST stack
  * for #DF, NMI and #MC so a blown stack still produces a report. The
- * selectors equal the ones of the guest's initial state (vmm/vcpu.h), and
- * both vendor backends load them as host state.
+ * selectors equal the ones of the guest's initial state (vmm/vcpu.h). A
+ * valid TR matters to VMX, whose host state must name a TSS.
  */
 #pragma once
 
@@ -23,10 +23,6 @@ struct desc_ptr {
 /* Build the tables for this CPU and load GDTR, IDTR, TR and the segments.
  * 'ist_stack_top' is the top of a stack reserved for the IST entries. */
 void desc_init(void *ist_stack_top);
-
-/* Addresses of the loaded tables, for vendor backends that need them as
- * host state (VMX host GDTR/IDTR/TR base). */
-void desc_get_tables(struct desc_ptr *gdtr, struct desc_ptr *idtr, u64 *tss_base);
 
 /* entry.asm */
 void x86_load_gdt(const struct desc_ptr *gdtr, u16 code_sel, u16 data_sel);
