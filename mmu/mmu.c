@@ -146,9 +146,10 @@ void mmu_excl_yield(struct mmu_excl *x)
 	mmu_unlock_excl(x);
 	mmu_count(&mmu->c.yields);
 	env_hook(HOOK_EXCL_YIELD, mmu);
-	/* Give the waiters a real chance to get in before we ask again. */
-	for (int i = 0; i < 8 && mmu_rwlock_contended(&mmu->lock); i++)
-		env_yield();
+	/* Give the waiters a chance to get in before we ask again (bounded:
+	 * a waiter that is not running must not stall the walk). */
 	env_yield();
+	for (int i = 0; i < 2 && mmu_rwlock_contended(&mmu->lock); i++)
+		env_yield();
 	*x = mmu_lock_excl(mmu);
 }

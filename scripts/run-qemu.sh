@@ -16,7 +16,7 @@
 set -euo pipefail
 
 build=${BUILD:-build}
-accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=120 memory=5G quiet=0
+accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0
 esp_files=()
 for a in "$@"; do
 	case $a in

@@ -33,7 +33,7 @@ boot() {
 	local name=$1
 	shift
 	boot_log=$logdir/$name.log
-	scripts/run-qemu.sh --quiet --timeout="${KEEL_BOOT_TIMEOUT:-150}" --log="$boot_log" "$@" \
+	scripts/run-qemu.sh --quiet --timeout="${KEEL_BOOT_TIMEOUT:-280}" --log="$boot_log" "$@" \
 		2>"$logdir/$name.stderr"
 	boot_status=$?
 	echo "# $name: run-qemu exit status $boot_status, log $boot_log"

@@ -421,6 +421,45 @@ static void test_for_each_leaf(void **state)
 	assert_int_equal(count_leaves, 2 + 4);
 }
 
+/* CPUs without 1 GiB (or 2 MiB) second-level pages. */
+static void test_max_page_level(void **state)
+{
+	struct tmmu *t = *state;
+
+	tmmu_add_slot(t->mmu, 0, GIB_PAGES, GIB_PAGES, BACKING, 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 3);
+	assert_int_equal(mmu_set_max_page_level(t->mmu, 2), 0);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 0); /* zapped */
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 2);
+	assert_int_equal(mmu_set_max_page_level(t->mmu, 1), 0);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 1);
+	assert_int_equal(mmu_set_max_page_level(t->mmu, 0), -EINVAL);
+	assert_int_equal(mmu_set_max_page_level(t->mmu, 4), -EINVAL);
+}
+
+/* Moving a dirty-logged slot keeps its log (bits are per page of the slot). */
+static void test_move_keeps_dirty_log(void **state)
+{
+	struct tmmu *t = *state;
+	u64 bitmap[1];
+	u32 perms = 0;
+
+	tmmu_add_slot(t->mmu, 0, 0x100, 64, BACKING, MEMSLOT_DIRTY_LOG);
+	assert_int_equal(tmmu_fault(t->v, 0x105ull << 12, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	assert_int_equal(mmu_slot_move(t->mmu, 0, GFN(0x900)), 0);
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 0, bitmap), 0);
+	assert_int_equal(bitmap[0], BIT(5));
+	/* Still logging at the new place: reads map read-only 4 KiB leaves. */
+	assert_int_equal(mmu_prefault(t->v, GPA(0x900ull << 12), 64 * PAGE_SIZE), 0);
+	assert_int_equal(tmmu_level_of(t->mmu, 0x905, NULL, &perms), 1);
+	assert_false(perms & MMU_ACC_WRITE);
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 0, bitmap), 0);
+	assert_int_equal(bitmap[0], 0);
+}
+
 static void test_result_names(void **state)
 {
 	(void)state;
@@ -452,6 +491,8 @@ int main(void)
 		FMT_TESTS(test_prefault),
 		FMT_TESTS(test_verify_detects_corruption),
 		FMT_TESTS(test_for_each_leaf),
+		FMT_TESTS(test_max_page_level),
+		FMT_TESTS(test_move_keeps_dirty_log),
 		cmocka_unit_test(test_result_names),
 	};
 

@@ -1,8 +1,20 @@
-# MMU unit tests (cmocka): entry formats and walker, and the MMU API.
+# MMU unit tests (cmocka): entry formats and walker, the MMU API, the flush
+# rules (model TLB), the locks; plus a compile-time check that exclusive-only
+# functions reject the shared-lock token.
 ifneq ($(strip $(MMU_HOSTED_SRCS)),)
 HOSTED_TESTS += unit_spte unit_mmu unit_tlb unit_lock
 $(call hosted_program,unit_spte,tests/unit/test_spte.c $(MMU_HOSTED_SRCS),-lcmocka)
 $(call hosted_program,unit_mmu,tests/unit/test_mmu.c $(MMU_HOSTED_SRCS),-lcmocka)
 $(call hosted_program,unit_tlb,tests/unit/test_tlb.c $(MMU_HOSTED_SRCS),-lcmocka)
 $(call hosted_program,unit_lock,tests/unit/test_lock.c $(MMU_HOSTED_SRCS),-lcmocka)
+
+# The right token compiles; the shared token passed to zap/reclaim does not.
+$(BUILD)/unit-token-check.stamp: tests/unit/token_misuse.c mmu/mmu_internal.h mmu/lock.h
+	@mkdir -p $(@D)
+	@$(CC) $(HOSTED_CFLAGS) -DMISUSE=0 -fsyntax-only $< || \
+	  { echo "token check: the correct use of the exclusive token does not compile"; exit 1; }
+	@if $(CC) $(HOSTED_CFLAGS) -DMISUSE=1 -fsyntax-only $< 2>/dev/null; then \
+	  echo "token check: a shared-lock token was accepted by exclusive-only functions"; exit 1; fi
+	@touch $@
+$(foreach f,$(FLAVOURS),$(BUILD)/$(f)/unit_mmu): | $(BUILD)/unit-token-check.stamp
 endif
