@@ -1,9 +1,7 @@
 # boot/: keel.efi's UEFI entry, memory reservation, keel.cfg, the pool and
-# host services (include/keel/host.h), the embedded guest. lib/ (string,
-# printf) is linked from here: the top Makefile reads no lib/*.mk.
+# host services (include/keel/host.h), the embedded guest.
 KEEL_SRCS += boot/main.c boot/efi_util.c boot/memmap.c boot/cfg.c boot/log.c boot/pool.c \
-	boot/host.c boot/guest_image.c boot/summary.c boot/guest_blob.asm \
-	lib/string.c lib/printf.c
+	boot/host.c boot/guest_image.c boot/summary.c boot/guest_blob.asm
 
 # The keel.cfg parser and the pool are portable: tested hosted.
 HOSTED_TESTS += boot_cfg_test boot_pool_test

@@ -59,7 +59,7 @@ tcg | kvm) ;;
 *) say "unknown accelerator '$accel' (auto, tcg or kvm)"; exit 4 ;;
 esac
 if [ -z "$cpu" ]; then
-	if [ "$accel" = kvm ]; then cpu=host; else cpu=qemu64,+svm,+npt; fi
+	if [ "$accel" = kvm ]; then cpu=host; else cpu=qemu64,+svm,+npt,+pdpe1gb; fi
 fi
 
 ovmf_code= ovmf_vars=

@@ -64,6 +64,8 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	vm->mem_size = s->mem_size;
 	vm->test_port_value = KEEL_TEST_PORT_RESET;
 	vm->mmu = mmu_create(ops->tdp_format);
+	if (vm->mmu)
+		mmu_set_max_page_level(vm->mmu, ops->tdp_max_level());
 	if (!vm->mmu || vm_add_ram(vm, s)) {
 		if (vm->mmu)
 			mmu_destroy(vm->mmu);

@@ -72,6 +72,12 @@ static int svm_check(char *why, size_t len)
 	return 0;
 }
 
+/* 1 GiB pages in nested tables follow CPUID 8000_0001h:EDX[Page1GB] (APM vol. 2). */
+static int svm_tdp_max_level(void)
+{
+	return (cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB) ? 3 : 2;
+}
+
 static int svm_cpu_enable(struct pcpu *cpu)
 {
 	struct svm_cpu *sc = cpu->vendor;
@@ -270,6 +276,7 @@ const struct vendor_ops svm_ops = {
 	.tdp_format = &spte_format_npt,
 	.detect = svm_detect,
 	.check = svm_check,
+	.tdp_max_level = svm_tdp_max_level,
 	.cpu_enable = svm_cpu_enable,
 	.cpu_disable = svm_cpu_disable,
 	.vcpu_init = svm_vcpu_init,

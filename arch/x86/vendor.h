@@ -22,6 +22,9 @@ struct vendor_ops {
 	/* Every capability Keel needs is present and enabled (SVM+NPT; VMX+EPT).
 	 * On failure write a one-line reason to why[] and return a negative error. */
 	int (*check)(char *why, size_t len);
+	/* Largest TDP leaf level this CPU supports, after check() passed:
+	 * 3 with 1 GiB second-level pages, else 2 (2 MiB). */
+	int (*tdp_max_level)(void);
 	/* Per physical CPU: EFER.SVME + HSAVE, or FEATURE_CONTROL + VMXON. */
 	int (*cpu_enable)(struct pcpu *cpu);
 	void (*cpu_disable)(struct pcpu *cpu);

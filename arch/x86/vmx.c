@@ -395,6 +395,7 @@ const struct vendor_ops vmx_ops = {
 	.tdp_format = &spte_format_ept,
 	.detect = vmx_detect,
 	.check = vmx_check,
+	.tdp_max_level = vmx_tdp_max_level,
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
 	.vcpu_init = vmx_vcpu_init,

@@ -472,6 +472,7 @@ void vmx_tlb_flush(struct vmx_vcpu *hw, unsigned plan);
 /* vmx_caps.c */
 bool vmx_detect(void);
 int vmx_check(char *why, size_t len);
+int vmx_tdp_max_level(void);
 int vmx_caps_read(char *why, size_t len);
 u32 vmx_adjust_ctls(u64 cap_msr_value, u32 want);
 bool vmx_ctls_ok(u64 cap_msr_value, u32 required, u32 got);

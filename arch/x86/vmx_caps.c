@@ -28,8 +28,9 @@ struct vmx_caps vmx_caps;
 #define EXIT_REQUIRED (EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER | \
 		       EXIT_CTL_ACK_INTR_ON_EXIT)
 #define ENTRY_REQUIRED (ENTRY_CTL_IA32E_GUEST | ENTRY_CTL_LOAD_EFER)
-/* mmu/spte_ept.c puts leaves at 4 KiB, 2 MiB and 1 GiB. */
-#define EPT_REQUIRED (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT)
+/* mmu/spte_ept.c puts leaves at 4 KiB, 2 MiB and, where EPT_CAP_1G says so
+ * (vmx_tdp_max_level), 1 GiB. */
+#define EPT_REQUIRED (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT)
 
 bool vmx_detect(void)
 {
@@ -106,7 +107,7 @@ static int read_ept_vpid(char *why, size_t len)
 	if ((c->ept_vpid & EPT_REQUIRED) != EPT_REQUIRED ||
 	    !(c->ept_vpid & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
 		snprintf(why, len,
-			 "vmx: EPT lacks one of 4-level walk, write-back, 2 MiB and 1 GiB pages, INVEPT "
+			 "vmx: EPT lacks one of 4-level walk, write-back, 2 MiB pages, INVEPT "
 			 "(IA32_VMX_EPT_VPID_CAP 0x%llx)",
 			 (unsigned long long)c->ept_vpid);
 		return -ENOTSUP;
@@ -187,4 +188,9 @@ int vmx_check(char *why, size_t len)
 	if (!err)
 		log_caps();
 	return err;
+}
+
+int vmx_tdp_max_level(void)
+{
+	return (vmx_caps.ept_vpid & EPT_CAP_1G) ? 3 : 2;
 }

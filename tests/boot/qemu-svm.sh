@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # QEMU boot tests on AMD SVM + NPT (TCG): the default guest passes, a guest
 # made to fail makes the run fail, and a malformed keel.cfg is reported with
-# its line number before any guest starts. Three boots, each bounded
+# its line number before any guest starts; a CPU without 1 GiB nested pages
+# gets 2 MiB ones. Four boots, each bounded
 # (guest memory layouts are in qemu-memory.sh).
 . "$(dirname "$0")/qemu-lib.sh"
 
@@ -40,7 +41,14 @@ check "the other self-tests still pass" log_has "^guest: PASS open-bus$"
 check "summary line says result=fail failures=1" \
 	log_has "^keel: done guest=copy result=fail .*failures=1 "
 
-# 3. A malformed keel.cfg line.
+# 3. A CPU without 1 GiB second-level pages (CPUID 8000_0001h:EDX[Page1GB]
+# clear): the same guest passes, mapped with 2 MiB pages only.
+boot no-1g --cpu=qemu64,+svm,+npt
+check "without Page1GB the guest still passes" test "$boot_status" -eq 0
+check "without Page1GB no 1 GiB NPT page is used" \
+	log_has "^keel: mmu .* maps=4k:[0-9]+,2m:[1-9][0-9]*,1g:0$"
+
+# 4. A malformed keel.cfg line.
 cfg=$logdir/bad.cfg
 printf '# test config\nlog = info\nguest-mem 4G\n' >"$cfg"
 boot bad-cfg --cfg="$cfg"
