@@ -66,22 +66,9 @@ retry:
 
 void dirty_log_start(struct mmu_excl *x, const struct memslot *slot)
 {
-	struct mmu *mmu = x->mmu;
-	u64 start = slot->d.base_gfn.v, end = start + slot->d.npages;
-	struct mmu_root *root = mmu->roots, *next;
+	u64 start = slot->d.base_gfn.v;
 
-	mmu_assert_excl(x);
-	while (root) {
-		if (!root_is_valid(mmu, root)) {
-			root = root->next;
-			continue;
-		}
-		atomic_add(&root->refcount, 1);
-		dirty_log_start_root(x, root, start, end);
-		next = root->next;
-		root_put(mmu, root);
-		root = next;
-	}
+	roots_for_each_valid(x, dirty_log_start_root, start, start + slot->d.npages);
 }
 
 /* Recover huge pages: zap the slot; faults map it again at the largest size. */

@@ -198,6 +198,8 @@ u64 reclaim_pending(const struct mmu_excl *x);
 /* ---- roots (root.c) ---- */
 bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root);
 void root_put(struct mmu *mmu, struct mmu_root *root);
+typedef void (*root_range_fn)(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end);
+void roots_for_each_valid(struct mmu_excl *x, root_range_fn fn, u64 start, u64 end);
 void mmu_zap_all_fast(struct mmu_excl *x);
 void mmu_zap_obsolete_roots(struct mmu_excl *x);
 

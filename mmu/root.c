@@ -97,6 +97,31 @@ void root_put(struct mmu *mmu, struct mmu_root *root)
 }
 
 /* Bump the generation: every existing root is obsolete from now on. */
+/*
+ * Run fn on every valid root for [start, end). fn may yield the lock: the
+ * reference taken here keeps its root alive, and the next root is read only
+ * after fn returns. A root created while fn yields did not exist when the
+ * caller started, so it holds nothing the caller was asked to change.
+ */
+void roots_for_each_valid(struct mmu_excl *x, root_range_fn fn, u64 start, u64 end)
+{
+	struct mmu *mmu = x->mmu;
+	struct mmu_root *root = mmu->roots, *next;
+
+	mmu_assert_excl(x);
+	while (root) {
+		if (!root_is_valid(mmu, root)) {
+			root = root->next;
+			continue;
+		}
+		atomic_add(&root->refcount, 1);
+		fn(x, root, start, end);
+		next = root->next;
+		root_put(mmu, root);
+		root = next;
+	}
+}
+
 static void roots_invalidate(struct mmu_excl *x)
 {
 	struct mmu *mmu = x->mmu;

@@ -74,25 +74,10 @@ void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 en
 		zap_root_pass(x, root, start, end, level);
 }
 
-/* Zap [start, end) in every valid root. A root created while we yield did
- * not exist when we started, so it held nothing we were asked to remove. */
+/* Zap [start, end) in every valid root. */
 void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end)
 {
-	struct mmu *mmu = x->mmu;
-	struct mmu_root *root = mmu->roots, *next;
-
-	mmu_assert_excl(x);
-	while (root) {
-		if (!root_is_valid(mmu, root)) {
-			root = root->next;
-			continue;
-		}
-		atomic_add(&root->refcount, 1);
-		zap_root_range(x, root, start, end);
-		next = root->next;
-		root_put(mmu, root);
-		root = next;
-	}
+	roots_for_each_valid(x, zap_root_range, start, end);
 }
 
 void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
