@@ -133,6 +133,7 @@ static void print_lock_stats(struct mmu *mmu)
 static void print_summary(const struct stress_run *run)
 {
 	u64 res[STRESS_NR_RESULTS] = { 0 }, acc = 0, tries = 0, maxt = 0, pre = 0, flushes = 0;
+	u64 again = 0;
 	const struct stress_counts *c = &run->counts;
 
 	for (unsigned i = 0; i < run->nvcpus; i++) {
@@ -144,12 +145,14 @@ static void print_summary(const struct stress_run *run)
 		tries += v->tries;
 		pre += v->prefaults;
 		flushes += v->flushes;
+		again += v->prefault_again;
 		maxt = MAX(maxt, v->max_tries);
 	}
 	printf("# %s: %.1f s, %u vcpus, %" PRIu64 " accesses (%" PRIu64 " fault calls, max %"
-	       PRIu64 " for one access), %" PRIu64 " prefaults, %" PRIu64 " entries flushed\n",
-	       run->cfg->fmt_name, (double)(stress_now_ns() - run->start_ns) / 1e9, run->nvcpus,
-	       acc, tries, maxt, pre, flushes);
+	       PRIu64 " for one access), %" PRIu64 " prefaults (%" PRIu64 " -EAGAIN), %" PRIu64
+	       " entries flushed\n", run->cfg->fmt_name,
+	       (double)(stress_now_ns() - run->start_ns) / 1e9, run->nvcpus, acc, tries, maxt, pre,
+	       again, flushes);
 	if (atomic_load(&run->capped))
 		printf("#   note: stopped at the %.0f s cap before the control threads did their "
 		       "minimum work (machine busy?)\n", run->cfg->cap_seconds);

@@ -26,7 +26,7 @@ struct stress_vcpu {
 	u64 seq_gfn;
 	unsigned seq_left;
 	u64 results[STRESS_NR_RESULTS];
-	u64 accesses, tries, root_nomem, prefaults, max_tries, flushes;
+	u64 accesses, tries, root_nomem, prefaults, prefault_again, max_tries, flushes;
 	/* TLB flush rule (stress_vcpu.c): flush generation after the last entry. */
 	bool entered;
 	u64 gen_after_entry;

@@ -28,6 +28,10 @@
 #define STRESS_GUEST_BURST 256
 #define STRESS_GUEST_US 50
 
+/* One access in this many is a prefault instead (half of them into churn
+ * regions, where they race slot deletion: seed 004). */
+#define STRESS_PREFAULT_EVERY 64
+
 /* Enough control-thread work has been done alongside the faults. */
 static bool control_work_done(struct stress_run *run)
 {
@@ -234,23 +238,40 @@ static void one_access(struct stress_vcpu *v)
 	v->accesses++;
 }
 
-/* Now and then map ahead like a VMM preparing a guest: -EAGAIN (a slot in
- * flux) is retried from the top, never spun on inside the call. */
-static void one_prefault(struct stress_vcpu *v)
+/* Prefault until it stops saying -EAGAIN (a slot in flux) or -ENOMEM: each
+ * retry starts from the top, nothing is held in between (seed 004). */
+static int prefault_retrying(struct stress_vcpu *v, gfn_t gfn, u64 len)
 {
-	gfn_t gfn = GFN(STRESS_BIG_BASE + stress_rng_below(&v->rng, STRESS_BIG_PAGES - 64));
-	u64 len = (1 + stress_rng_below(&v->rng, 64)) * PAGE_SIZE;
 	int rc = -EAGAIN;
 
 	for (unsigned tries = 0; tries < STRESS_RETRY_LIMIT; tries++) {
 		rc = mmu_prefault(v->mv, gfn_to_gpa(gfn), len);
 		if (rc != -EAGAIN && rc != -ENOMEM)
-			break;
-		sched_yield();
+			return rc;
+		v->prefault_again += rc == -EAGAIN;
+		stress_sleep_us(STRESS_LEAVE_US);
 	}
-	if (rc)
+	stress_fail(v->run->rep, "vcpu %u: prefault gfn %#" PRIx64 " still %d after %u tries "
+		    "(livelock)", v->idx, gfn.v, rc, STRESS_RETRY_LIMIT);
+	return rc;
+}
+
+/* Now and then map ahead like a VMM preparing a guest: in the fixed big
+ * slot it must succeed; in a churn region the slot may be being deleted or
+ * moved right now, so -ENOENT (a hole) is a fine answer too. */
+static void one_prefault(struct stress_vcpu *v)
+{
+	bool churn = stress_rng_below(&v->rng, 2);
+	u64 len = (1 + stress_rng_below(&v->rng, 64)) * PAGE_SIZE;
+	gfn_t gfn = churn ? GFN(STRESS_CHURN_BASE +
+				stress_rng_below(&v->rng, STRESS_NR_CHURN * STRESS_REGION_PAGES - 64)) :
+			    GFN(STRESS_BIG_BASE + stress_rng_below(&v->rng, STRESS_BIG_PAGES - 64));
+	int rc = prefault_retrying(v, gfn, len);
+
+	if (rc && !(churn && rc == -ENOENT))
 		stress_fail(v->run->rep, "vcpu %u: prefault gfn %#" PRIx64 " len %#" PRIx64
-			    " in the fixed big slot returned %d", v->idx, gfn.v, len, rc);
+			    " in the %s returned %d", v->idx, gfn.v, len,
+			    churn ? "churn regions" : "fixed big slot", rc);
 	v->prefaults++;
 }
 
@@ -259,7 +280,7 @@ void *stress_vcpu_main(void *arg)
 	struct stress_vcpu *v = arg;
 
 	while (!vcpu_should_stop(v)) {
-		if (stress_rng_below(&v->rng, 512) == 0)
+		if (stress_rng_below(&v->rng, STRESS_PREFAULT_EVERY) == 0)
 			one_prefault(v);
 		one_access(v);
 		if (v->accesses % STRESS_GUEST_BURST == 0) {

@@ -1,7 +1,6 @@
 # MMU unit tests (cmocka): entry formats and walker, the MMU API, the flush
 # rules (model TLB), the locks; plus a compile-time check that exclusive-only
 # functions reject the shared-lock token.
-ifneq ($(strip $(MMU_HOSTED_SRCS)),)
 HOSTED_TESTS += unit_spte unit_mmu unit_tlb unit_lock
 $(call hosted_program,unit_spte,tests/unit/test_spte.c $(MMU_HOSTED_SRCS),-lcmocka)
 $(call hosted_program,unit_mmu,tests/unit/test_mmu.c $(MMU_HOSTED_SRCS),-lcmocka)
@@ -17,4 +16,3 @@ $(BUILD)/unit-token-check.stamp: tests/unit/token_misuse.c mmu/mmu_internal.h mm
 	  echo "token check: a shared-lock token was accepted by exclusive-only functions"; exit 1; fi
 	@touch $@
 $(foreach f,$(FLAVOURS),$(BUILD)/$(f)/unit_mmu): | $(BUILD)/unit-token-check.stamp
-endif
