@@ -10,6 +10,7 @@
  * single-thread populate).
  */
 #include "bench.h"
+#include "mmu/mmu_debug.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -134,7 +135,11 @@ void bench_demand_faults(unsigned max_threads)
 
 void bench_table_memory(void)
 {
-	printf("\nPage-table memory per GiB mapped (tables_in_use after populate, root included)\n");
+	unsigned kib_per_table = 4 * mmu_debug_pages_per_table();
+
+	printf("\nPage-table memory per GiB mapped (tables_in_use after populate, root included;\n"
+	       "  each table costs %u KiB: the hardware table plus its metadata page)\n",
+	       kib_per_table);
 	printf("  %-7s %12s %10s %14s\n", "mapping", "GiB mapped", "tables", "KiB per GiB");
 	for (unsigned c = 0; c < ARRAY_SIZE(fault_cases); c++) {
 		double gib;
@@ -144,6 +149,6 @@ void bench_table_memory(void)
 		gib = (double)table_mem[c].bytes_mapped / (double)SZ_1G;
 		printf("  %-7s %12.1f %10llu %14.2f\n", fault_cases[c].name, gib,
 		       (unsigned long long)table_mem[c].tables,
-		       (double)table_mem[c].tables * 4.0 / gib);
+		       (double)table_mem[c].tables * kib_per_table / gib);
 	}
 }
