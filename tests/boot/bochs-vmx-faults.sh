@@ -17,20 +17,9 @@ for a in "$@"; do
 	esac
 done
 
-n=0 failed=0
-check() { # check NAME COMMAND...
-	local name=$1; shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-	fi
-}
+. tests/boot/tap.sh
 log_has() { grep -aqE "$1" "$out/serial.log" 2>/dev/null; }
 
-echo "1..5"
 mkdir -p "$out"
 printf 'guest-mem = 64M\nguest-fail = crash\n' >"$out/keel.cfg"
 start=$(date +%s)
@@ -50,4 +39,4 @@ check "bochs-vmx-faults: the dump shows guest state" log_has '^vmx: +guest RIP +
 check "bochs-vmx-faults: Keel survives and prints the summary" \
 	log_has '^keel: done guest=selftest result=fail exits=[0-9]+ npf=[0-9]+'
 echo "# bochs-vmx-faults: ${wall}s wall; logs in $out/"
-((failed == 0))
+tap_end

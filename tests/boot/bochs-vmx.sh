@@ -21,19 +21,7 @@ for a in "$@"; do
 	esac
 done
 
-n=0 failed=0
-tap() { # tap OK NAME [DETAIL]
-	n=$((n + 1))
-	if [ "$1" = 1 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && echo "# $3"
-		failed=$((failed + 1))
-	fi
-}
-
-echo "1..7"
+. tests/boot/tap.sh
 mkdir -p "$out"
 start=$(date +%s)
 printf 'guest-mem = 1088M\n' >"$out/keel.cfg"
@@ -44,19 +32,19 @@ wall=$(($(date +%s) - start))
 log=$out/serial.log
 sed 's/^/# /' "$out/run.log"
 
-has() { grep -aqE "$1" "$log" 2>/dev/null && echo 1 || echo 0; }
+has() { grep -aqE "$1" "$log" 2>/dev/null && echo ok || echo fail; }
 tap "$(has '^keel: starting')" "bochs-vmx: keel.efi starts under OVMF in Bochs" "no 'keel: starting' in $log"
 tap "$(has '^keel: vendor vmx with ept')" "bochs-vmx: the VMX backend is chosen from CPUID" \
 	"$(grep -a 'keel: cannot run guests' "$log" 2>/dev/null | head -1)"
 tap "$(has '^keel: done .*result=pass')" "bochs-vmx: the test-guest suite passes on VMX+EPT" \
 	"$(grep -aE '^keel: done|^vmx: ' "$log" 2>/dev/null | head -5 | tr '\n' ' ')"
 npf=$(grep -aoE '^keel: done .* npf=[0-9]+' "$log" 2>/dev/null | head -1 | sed 's/.*npf=//')
-tap "$([ -n "$npf" ] && ((npf > 0)) && echo 1 || echo 0)" \
+tap "$([ -n "$npf" ] && ((npf > 0)) && echo ok || echo fail)" \
 	"bochs-vmx: EPT violations reach the TDP MMU (npf=${npf:-none})"
 tap "$(has '^vmx: VMCS revision .*INVEPT single-context; VPID on')" \
 	"bochs-vmx: VPID and single-context INVEPT are in use (the flush paths run)"
-tap "$(grep -aqE '^vmx: .*(INVEPT|INVVPID|TLB flush).* failed' "$log" && echo 0 || echo 1)" \
+tap "$(grep -aqE '^vmx: .*(INVEPT|INVVPID|TLB flush).* failed' "$log" && echo fail || echo ok)" \
 	"bochs-vmx: no INVEPT/INVVPID was refused" "$(grep -aE '^vmx: .* failed' "$log" | head -3)"
-tap "$([ "$rc" = 0 ] && echo 1 || echo 0)" "bochs-vmx: run ends by itself with a pass verdict (${wall}s wall)"
+tap "$([ "$rc" = 0 ] && echo ok || echo fail)" "bochs-vmx: run ends by itself with a pass verdict (${wall}s wall)"
 echo "# bochs-vmx: ${wall}s wall; logs in $out/"
-((failed == 0))
+tap_end
