@@ -10,7 +10,7 @@
 #include "mmu/env_hosted.h"
 #include "mmu/atomic.h"
 
-static u64 fail_nth, fail_every, page_allocs, pages_live, page_failures;
+static u64 fail_nth, fail_every, page_allocs, pages_live, page_failures, page_limit;
 static u32 resched_policy;
 static u64 resched_queries;
 static struct {
@@ -24,6 +24,7 @@ void env_hosted_reset(void)
 {
 	atomic_set(&fail_nth, 0);
 	atomic_set(&fail_every, 0);
+	atomic_set(&page_limit, 0);
 	atomic_set(&resched_policy, ENV_RESCHED_WHEN_CONTENDED);
 	for (unsigned i = 0; i < HOOK__COUNT; i++) {
 		atomic_set(&hooks[i].fn, NULL);
@@ -41,6 +42,11 @@ void env_hosted_fail_page_alloc_every(u64 k)
 {
 	atomic_set(&fail_every, k);
 	atomic_set(&page_allocs, 0);
+}
+
+void env_hosted_set_page_limit(u64 pages)
+{
+	atomic_set(&page_limit, pages);
 }
 
 u64 env_hosted_pages_live(void)
@@ -68,7 +74,9 @@ void *env_pages_alloc(unsigned npages)
 {
 	void *p;
 
-	if (inject_failure()) {
+	u64 limit = atomic_read(&page_limit);
+
+	if (inject_failure() || (limit && atomic_read(&pages_live) + npages > limit)) {
 		atomic_add(&page_failures, 1);
 		return NULL;
 	}

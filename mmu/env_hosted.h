@@ -19,6 +19,9 @@ void env_hosted_reset(void);
  * fails until reset (0 = off). Small-object allocations never fail. */
 void env_hosted_fail_page_alloc_nth(u64 n);
 void env_hosted_fail_page_alloc_every(u64 k);
+/* A budget: allocations fail while pages_live + request > pages (0 = no
+ * limit), as when keel.efi's pool is exhausted; freeing makes room again. */
+void env_hosted_set_page_limit(u64 pages);
 u64 env_hosted_pages_live(void);      /* pages allocated and not freed */
 u64 env_hosted_page_failures(void);   /* failures injected so far */
 

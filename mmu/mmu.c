@@ -78,6 +78,7 @@ void mmu_get_stats(struct mmu *mmu, struct mmu_stats *out)
 		.maps_1g = atomic_read(&c->maps[2]),
 		.root_invalidations = atomic_read(&c->root_invalidations),
 		.tlb_flush_requests = atomic_read(&c->tlb_flush_requests),
+		.evictions = atomic_read(&c->evictions),
 		.yields = atomic_read(&c->yields),
 	};
 }

@@ -97,6 +97,15 @@ enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access)
  * range is being changed (the caller may retry; nothing is held), -ENOENT
  * for a hole, -ENOMEM. Never loops waiting for a slot writer. */
 int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len);
+/* Eviction, after MMU_FAULT_NOMEM: zap every mapping of every valid root and
+ * free the page tables past their grace period; the guest faults back in what
+ * it uses. Takes the MMU lock exclusively, so call it holding nothing (the
+ * fault path only reports NOMEM: it never evicts itself, see seed 001).
+ * Tables still in their grace period are freed once every vCPU has re-entered
+ * the guest, so a caller allows a few evict-and-retry rounds before giving up.
+ * Returns the page-table pages freed by this call. */
+u64 mmu_evict(struct mmu *mmu);
+
 /* Translate for emulation: host frame backing gfn, or false. */
 bool mmu_gfn_to_hfn(struct mmu *mmu, gfn_t gfn, hfn_t *out, u32 *slot_flags);
 
@@ -114,6 +123,7 @@ struct mmu_stats {
 	u64 maps_4k, maps_2m, maps_1g; /* leaves present now */
 	u64 root_invalidations;
 	u64 tlb_flush_requests;
+	u64 evictions;        /* mmu_evict() calls */
 	u64 yields;           /* exclusive lock given up inside long walks */
 };
 void mmu_get_stats(struct mmu *mmu, struct mmu_stats *out);

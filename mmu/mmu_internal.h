@@ -85,7 +85,7 @@ struct mmu_counters {
 	u64 faults_fixed, faults_spurious, retries_race, retries_obsolete;
 	u64 retries_slot, no_slot, splits, zaps, tables_in_use;
 	u64 maps[TDP_ROOT_LEVEL]; /* present leaves by level-1 */
-	u64 root_invalidations, tlb_flush_requests, yields;
+	u64 root_invalidations, tlb_flush_requests, yields, evictions;
 	u64 excl_acquisitions, excl_total_ns, excl_max_ns;
 };
 

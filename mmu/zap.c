@@ -90,3 +90,22 @@ void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
 	zap_valid_roots_range(&x, start.v, MIN(end.v, TDP_MAX_GFN));
 	mmu_unlock_excl(&x);
 }
+
+/*
+ * Eviction runs only here, under the exclusive lock: it unlinks and frees
+ * tables and walks the roots list. KVM's CVE-2022-45869 (seed 001) was its
+ * page quota reclaim running inside a shared-mode fault; Keel's fault path
+ * returns MMU_FAULT_NOMEM and holds nothing when it does.
+ */
+u64 mmu_evict(struct mmu *mmu)
+{
+	struct mmu_excl x = mmu_lock_excl(mmu);
+	u64 before = atomic_read(&mmu->c.tables_in_use), after;
+
+	zap_valid_roots_range(&x, 0, TDP_MAX_GFN);
+	reclaim_run(&x);
+	after = atomic_read(&mmu->c.tables_in_use);
+	mmu_count(&mmu->c.evictions);
+	mmu_unlock_excl(&x);
+	return before - after;
+}

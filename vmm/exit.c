@@ -61,6 +61,29 @@ static bool tdp_fault_repeats(struct vcpu *v, enum mmu_fault_result r)
 	return false;
 }
 
+/*
+ * Page-table memory ran out. The fault path holds nothing when it says so,
+ * so evicting here (exclusive MMU lock) is safe. Tables zapped by an
+ * eviction are freed once this vCPU has re-entered and flushed, so a second
+ * round can be needed; a fault that still finds no memory after
+ * EVICT_RETRY_LIMIT rounds in a row means the pool is too small for even
+ * the guest's working set, and the VM stops.
+ */
+#define EVICT_RETRY_LIMIT 3
+
+static bool evict_for_fault(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (vm->evict_streak >= EVICT_RETRY_LIMIT)
+		return false;
+	vm->evict_streak++;
+	host_log("keel: vm %s: page-table pool exhausted at gpa 0x%llx: evicted, %llu table "
+		 "pages freed\n", vm->name, (unsigned long long)v->exit.tdp.gpa.v,
+		 (unsigned long long)mmu_evict(vm->mmu));
+	return true;
+}
+
 static void handle_tdp_fault(struct vcpu *v)
 {
 	const struct vm_exit *e = &v->exit;
@@ -68,6 +91,8 @@ static void handle_tdp_fault(struct vcpu *v)
 
 	v->stats.tdp_faults++;
 	r = mmu_page_fault(v->mmu, e->tdp.gpa, e->tdp.access);
+	if (r == MMU_FAULT_FIXED || r == MMU_FAULT_SPURIOUS)
+		v->vm->evict_streak = 0;
 	switch (r) {
 	case MMU_FAULT_FIXED:
 	case MMU_FAULT_SPURIOUS:
@@ -79,6 +104,10 @@ static void handle_tdp_fault(struct vcpu *v)
 	case MMU_FAULT_NO_SLOT:
 		vmm_handle_open_bus(v);
 		return;
+	case MMU_FAULT_NOMEM:
+		if (evict_for_fault(v))
+			return;
+		/* fall through */
 	default:
 		host_log("keel: vm %s: tdp fault at gpa 0x%llx access 0x%x: %s\n", v->vm->name,
 			 (unsigned long long)e->tdp.gpa.v, e->tdp.access,

@@ -65,6 +65,7 @@ struct vm {
 	u32 test_port_value;
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
+	unsigned evict_streak; /* evictions since the last fault that mapped */
 };
 
 struct vm_result {

@@ -123,11 +123,14 @@ static void run_teardown(struct stress_run *run)
 static void print_lock_stats(struct mmu *mmu)
 {
 	struct mmu_lock_stats ls;
+	struct mmu_stats st;
 
 	mmu_debug_lock_stats(mmu, &ls, false);
 	printf("#   exclusive MMU lock: %" PRIu64 " holds, longest %.2f ms, %" PRIu64
 	       " yields by long walks\n", ls.excl_acquisitions, (double)ls.excl_max_ns / 1e6,
 	       ls.yields);
+	mmu_get_stats(mmu, &st);
+	printf("#   evictions after NOMEM: %" PRIu64 "\n", st.evictions);
 }
 
 static void print_summary(const struct stress_run *run)

@@ -4,7 +4,8 @@
  * load_root -> page fault, repeated until the fault resolves:
  *   RETRY       re-enter at once (lost a race, root obsolete);
  *   RETRY_SLOT  leave the run loop (nothing is held), come back shortly;
- *   NOMEM       back off and re-enter (the injected failure is transient).
+ *   NOMEM       evict (mmu_evict, holding nothing), as keel.efi's run loop
+ *               does, back off and re-enter.
  * Each retry loop is bounded: a fault that never resolves is a livelock and a
  * violation. The final answer is then checked against the fixed layout.
  */
@@ -153,6 +154,8 @@ static enum mmu_fault_result run_access(struct stress_vcpu *v, gfn_t gfn, u32 ac
 		v->results[r]++;
 		if (r == MMU_FAULT_RETRY)
 			continue;
+		if (r == MMU_FAULT_NOMEM)
+			mmu_evict(v->run->mmu);
 		if (r == MMU_FAULT_RETRY_SLOT || r == MMU_FAULT_NOMEM) {
 			/* Leave the run loop (nothing is held) and come back a bit
 			 * later, as a VMM thread that handles its requests would. */

@@ -324,6 +324,46 @@ static void test_alloc_failure(void **state)
 	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
 }
 
+/* The pool runs dry: faults report NOMEM and evict nothing themselves; the
+ * caller evicts (zap all, free past the grace period), re-enters, and the
+ * fault then succeeds. Zapped tables are freed only after the vCPU has
+ * re-entered the guest (it could still walk them until it flushes). */
+static void test_evict(void **state)
+{
+	struct tmmu *t = *state;
+	u64 gfn = 0x40000, live_full, live_after;
+	enum mmu_fault_result r = MMU_FAULT_FIXED;
+	struct mmu_stats st;
+	hpa_t root;
+	bool flush;
+
+	tmmu_add_slot(t->mmu, 0, gfn, 64 * MIB2_PAGES, BACKING + 1, 0); /* 4 KiB leaves */
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	env_hosted_set_page_limit(env_hosted_pages_live() + 8 * 2);
+	for (u64 i = 0; i < 64 && r != MMU_FAULT_NOMEM; i++)
+		r = tmmu_fault(t->v, (gfn + i * MIB2_PAGES) * PAGE_SIZE, MMU_ACC_WRITE);
+	assert_int_equal(r, MMU_FAULT_NOMEM);
+	tmmu_assert_verify(t->mmu);
+	live_full = env_hosted_pages_live();
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.evictions, 0);
+
+	assert_int_equal(mmu_evict(t->mmu), 0); /* the vCPU may still walk them */
+	for (u64 i = 0; i < 64; i++)
+		assert_int_equal(tmmu_level_of(t->mmu, gfn + i * MIB2_PAGES, NULL, NULL), 0);
+	assert_int_equal(env_hosted_pages_live(), live_full);
+
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	assert_true(flush);                  /* re-entry flushes: grace period over */
+	assert_true(mmu_evict(t->mmu) > 0);
+	live_after = env_hosted_pages_live();
+	assert_true(live_after < live_full);
+	assert_int_equal(tmmu_fault(t->v, gfn * PAGE_SIZE, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.evictions, 2);
+	tmmu_assert_verify(t->mmu);
+}
+
 static void test_prefault(void **state)
 {
 	struct tmmu *t = *state;
@@ -488,6 +528,7 @@ int main(void)
 		FMT_TESTS(test_dirty_log_cycle),
 		FMT_TESTS(test_dirty_log_split_nomem),
 		FMT_TESTS(test_alloc_failure),
+		FMT_TESTS(test_evict),
 		FMT_TESTS(test_prefault),
 		FMT_TESTS(test_verify_detects_corruption),
 		FMT_TESTS(test_for_each_leaf),
