@@ -18,6 +18,16 @@ bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root)
 	return mmu_gen_eq(root->gen, mmu->root_gen);
 }
 
+/*
+ * Without the MMU lock: an advisory answer, for load_root_fast() only. The
+ * root may be invalidated right after; everything that installs entries
+ * re-checks with root_is_valid() under the lock (seed 003).
+ */
+static bool root_seems_valid(const struct mmu *mmu, const struct mmu_root *root)
+{
+	return root->gen.v == atomic_read(&mmu->root_gen.v);
+}
+
 static bool root_get_not_zero(struct mmu_root *root)
 {
 	u32 n = atomic_read(&root->refcount);
@@ -127,7 +137,7 @@ static void roots_invalidate(struct mmu_excl *x)
 	struct mmu *mmu = x->mmu;
 
 	mmu_assert_excl(x);
-	mmu->root_gen.v++;
+	atomic_set(&mmu->root_gen.v, mmu->root_gen.v + 1); /* load_root_fast reads it */
 	mmu_count(&mmu->c.root_invalidations);
 	mmu_request_tlb_flush(mmu);
 	env_hook(HOOK_ROOTS_INVALIDATED, mmu);
@@ -221,12 +231,39 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv)
  * (prefault) asked for it. Recording flush_seen here is what lets
  * reclaim.c free tables this vCPU's TLB may have cached.
  */
+/*
+ * The common case, without the lock: the vCPU keeps a root that still looks
+ * valid and nothing asked for a flush since its last entry. That is the
+ * answer the locked path would give. A root invalidated just after the check
+ * is the race the locked path has too, once it unlocks: the fault path
+ * re-checks validity under the lock before it installs anything, and the
+ * invalidation bumped flush_gen, so this vCPU's flush_seen keeps the zapped
+ * tables allocated until its next (slow) load_root (reclaim.c).
+ */
+static bool load_root_fast(struct mmu_vcpu *mv, hpa_t *root)
+{
+	struct mmu *mmu = mv->mmu;
+
+	if (!mv->root || mv->pending_flush || !atomic_read(&mv->loaded) ||
+	    atomic_read(&mmu->flush_gen) != atomic_read(&mv->flush_seen) ||
+	    !root_seems_valid(mmu, mv->root))
+		return false;
+	*root = env_virt_to_hpa(mv->root->pt);
+	return true;
+}
+
 int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 {
 	struct mmu *mmu = mv->mmu;
 	bool need_flush = mv->pending_flush;
-	struct mmu_shared s = mmu_lock_shared(mmu);
+	struct mmu_shared s;
 	u64 gen;
+
+	if (load_root_fast(mv, root)) {
+		*flush = false;
+		return 0;
+	}
+	s = mmu_lock_shared(mmu);
 
 	if (mv->root && !root_is_valid(mmu, mv->root)) {
 		root_put(mmu, mv->root);
