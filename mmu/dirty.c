@@ -31,10 +31,8 @@ static int split_or_wrprot_huge(struct mmu_held *h, struct tdp_iter *it)
 	if (!child)
 		return tdp_set_spte(h, it, spte_wrprot(mmu->fmt, it->old));
 	r = tdp_link_table(h, it, child);
-	if (r) {
-		tdp_discard_private(mmu, child);
+	if (r)
 		return r;
-	}
 	/* 4 KiB children are born read-only: nothing left to do below. */
 	it->skip_children = it->level == 2;
 	return 0;
@@ -92,14 +90,6 @@ static void wrprot_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u
 	}
 }
 
-static void wrprot_valid_roots(struct mmu_excl *x, u64 start, u64 end)
-{
-	mmu_assert_excl(x);
-	for (struct mmu_root *root = x->mmu->roots; root; root = root->next)
-		if (root_is_valid(x->mmu, root))
-			wrprot_range(x, root, start, end);
-}
-
 /*
  * Copy and clear the bitmap, 64 pages (one word) per unit: the word is
  * cleared and its pages write-protected without dropping the lock, so a
@@ -116,7 +106,8 @@ int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *out)
 
 		out[w] = bits;
 		if (bits)
-			wrprot_valid_roots(x, base + w * 64, MIN(base + w * 64 + 64, end));
+			roots_for_each_valid(x, wrprot_range, base + w * 64,
+					     MIN(base + w * 64 + 64, end));
 		if (w + 1 < words && mmu_excl_need_resched(x))
 			mmu_excl_yield(x);
 	}

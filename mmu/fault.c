@@ -131,16 +131,10 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
 {
 	struct tdp_page *child;
-	int r;
 
 	mmu_assert_held(h);
 	child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
-	if (!child)
-		return -ENOMEM;
-	r = tdp_link_table(h, it, child);
-	if (r)
-		tdp_page_free_unlinked(h->mmu, child);
-	return r;
+	return child ? tdp_link_table(h, it, child) : -ENOMEM;
 }
 
 /* A huge leaf above the goal (dirty logging began): replace it by a full
@@ -150,16 +144,10 @@ static int fault_split_huge(struct mmu_held *h, struct tdp_iter *it, const struc
 	bool logged = f->slot->d.flags & MEMSLOT_DIRTY_LOG;
 	u32 mask = logged ? MMU_ACC_ALL & ~MMU_ACC_WRITE : MMU_ACC_ALL;
 	struct tdp_page *child;
-	int r;
 
 	mmu_assert_held(h);
 	child = tdp_make_split_table(h->mmu, it->old, it->gfn, it->level, mask);
-	if (!child)
-		return -ENOMEM;
-	r = tdp_link_table(h, it, child);
-	if (r)
-		tdp_discard_private(h->mmu, child);
-	return r;
+	return child ? tdp_link_table(h, it, child) : -ENOMEM;
 }
 
 static enum mmu_fault_result tdp_map(struct mmu_shared *s, struct mmu_root *root,

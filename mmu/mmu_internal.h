@@ -181,9 +181,9 @@ void mmu_counter_sub(u64 *counter, u64 n);   /* asserts no underflow */
 struct tdp_iter;
 struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level);
 void tdp_page_free_unlinked(struct mmu *mmu, struct tdp_page *pg);
-void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg);
 int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
 void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
+/* Links 'child' or, when the cmpxchg loses, discards it. */
 int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child);
 struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int level,
 				      u32 perm_mask);

@@ -205,11 +205,30 @@ void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
 }
 
 /* Link a fully built, still private table at the walker's entry. */
+/* Free a private table that lost its race to be linked. */
+static void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg)
+{
+	u32 leaves = 0;
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
+		leaves += spte_is_leaf(mmu->fmt, pg->spt[i], pg->meta.level);
+	if (leaves)
+		mmu_counter_sub(&mmu->c.maps[pg->meta.level - 1], leaves);
+	tdp_page_free_unlinked(mmu, pg);
+}
+
+/*
+ * Link a private table (empty, or a complete split table) with one cmpxchg.
+ * The table belongs to this call: when another thread changed the entry
+ * first, it is discarded here and the caller re-decides on it->old.
+ */
 int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child)
 {
 	int r = tdp_set_spte(h, it, spte_make_table(h->mmu->fmt, env_virt_to_hpa(child)));
 
-	if (!r)
+	if (r)
+		tdp_discard_private(h->mmu, child);
+	else
 		env_hook(HOOK_TABLE_LINKED, child);
 	return r;
 }
@@ -234,19 +253,7 @@ struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int
 		child->spt[i] = spte_make_leaf(f, HFN(hfn.v + i * step), level - 1, perms);
 	child->meta.present = TDP_PTES_PER_TABLE;
 	/* Counted now, while private: once linked, other faults may already
-	 * change (and account) its entries. tdp_discard_private() undoes it. */
+	 * change (and account) its entries. A lost link undoes it (tdp_link_table). */
 	atomic_add(&mmu->c.maps[level - 2], TDP_PTES_PER_TABLE);
 	return child;
-}
-
-/* Free a private table that lost its race to be linked. */
-void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg)
-{
-	u32 leaves = 0;
-
-	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		leaves += spte_is_leaf(mmu->fmt, pg->spt[i], pg->meta.level);
-	if (leaves)
-		mmu_counter_sub(&mmu->c.maps[pg->meta.level - 1], leaves);
-	tdp_page_free_unlinked(mmu, pg);
 }
