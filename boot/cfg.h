@@ -15,7 +15,7 @@
 #pragma once
 
 #include <keel/types.h>
-#include "boot/log.h"
+#include "rt/log.h"
 
 #define CFG_PATH_MAX 128
 #define CFG_NAME_MAX 32

@@ -2,7 +2,7 @@
 #include <keel/errno.h>
 #include <keel/string.h>
 #include "boot/efi_util.h"
-#include "boot/log.h"
+#include "rt/log.h"
 
 #define EFI_PATH_MAX 128
 /* The map grows between GetMemoryMap and AllocatePool (the pool allocation

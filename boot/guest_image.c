@@ -2,7 +2,7 @@
 #include <keel/errno.h>
 #include <keel/string.h>
 #include "boot/boot.h"
-#include "boot/log.h"
+#include "rt/log.h"
 
 static char guest_name[VM_NAME_MAX];
 

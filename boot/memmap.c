@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <keel/errno.h>
-#include "boot/log.h"
+#include "rt/log.h"
 #include "boot/memmap.h"
 
 hpa_t memmap_top(const struct efi_memmap *m)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "boot/boot.h"
-#include "boot/log.h"
-#include "boot/pool.h"
+#include "rt/log.h"
+#include "rt/pool.h"
 
 static unsigned long long ull(u64 v)
 {

@@ -3,7 +3,7 @@
  * The MMU's environment: everything mmu/ needs from the world around it.
  *
  * THIS HEADER IS A CONTRACT FOR TESTS. mmu/ is portable C that builds twice:
- * into keel.efi (mmu/env_keel.c, on include/keel/host.h) and into hosted test
+ * into keel.efi (rt/mmu_env.c, on include/keel/host.h) and into hosted test
  * programs (mmu/env_hosted.c, on libc + pthreads; the knobs tests turn are in
  * mmu/env_hosted.h). Nothing else differs between the two builds.
  *

@@ -10,7 +10,7 @@
  */
 #include <keel/host.h>
 #include <keel/string.h>
-#include "boot/log.h"
+#include "rt/log.h"
 #include "guest/abi.h"
 #include "vmm/vmm.h"
 

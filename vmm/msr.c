@@ -5,7 +5,7 @@
  */
 #include <keel/host.h>
 #include "arch/x86/cpu.h"
-#include "boot/log.h"
+#include "rt/log.h"
 #include "vmm/vmm.h"
 
 #define APIC_BASE_DEFAULT (0xfee00000ull | BIT(11) | BIT(8)) /* enabled, BSP */

@@ -6,7 +6,7 @@
  */
 #include <keel/host.h>
 #include "arch/x86/cpu.h"
-#include "arch/x86/platform.h"
+#include "rt/platform.h"
 #include "arch/x86/trap.h"
 
 #define STACK_DUMP_QWORDS 16

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Services keel.efi offers to portable code (mmu/env_keel.c is their only
+ * Services keel.efi offers to portable code (rt/mmu_env.c is their only
  * user outside vmm/ and boot/). Keel runs with an identity map of all host
  * memory, so a pointer to host memory is its host-physical address.
  */

@@ -25,7 +25,7 @@ mutants=(
 )
 
 mmu_srcs() {
-	grep -o 'mmu/[a-z_]*\.c' "$1/mmu/mmu.mk" | grep -v env_keel | sort -u
+	grep -o 'mmu/[a-z_]*\.c' "$1/mmu/mmu.mk" | sort -u
 }
 
 run_mutant() {

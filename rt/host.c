@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * include/keel/host.h for keel.efi: log, panic, CPU id and time. The pool
- * half is boot/pool.c. One CPU runs Keel today (the boot CPU), so the CPU
+ * half is rt/pool.c. One CPU runs Keel today (the boot CPU), so the CPU
  * id is 0 and the count 1; SMP adds a per-CPU lookup here.
  */
 #include <stdarg.h>
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
-#include "arch/x86/platform.h"
-#include "arch/x86/serial.h"
-#include "boot/log.h"
-#include "boot/timer.h"
+#include "rt/platform.h"
+#include "rt/serial.h"
+#include "rt/log.h"
+#include "rt/timer.h"
 
 #define NSEC_PER_SEC 1000000000ull
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
 #include <keel/string.h>
-#include "arch/x86/serial.h"
-#include "boot/log.h"
+#include "rt/serial.h"
+#include "rt/log.h"
 
 #define LOG_LINE_MAX 256
 

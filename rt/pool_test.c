@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Hosted tests of Keel's pool (boot/pool.c): page runs, object classes,
+/* Hosted tests of Keel's pool (rt/pool.c): page runs, object classes,
  * zeroing, exhaustion, and the panics on frees that corrupt it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include <keel/host.h>
-#include "boot/pool.h"
+#include "rt/pool.h"
 
 #define NPAGES 64
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "arch/x86/cpu.h"
-#include "arch/x86/serial.h"
+#include "rt/serial.h"
 
 enum {
 	UART_DATA = 0, UART_IER = 1, UART_FCR = 2, UART_LCR = 3, UART_MCR = 4,

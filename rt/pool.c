@@ -8,7 +8,7 @@
  */
 #include <keel/host.h>
 #include <keel/string.h>
-#include "boot/pool.h"
+#include "rt/pool.h"
 
 #define OBJ_HEADER 16
 #define OBJ_MIN_SHIFT 4

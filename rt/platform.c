@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "arch/x86/cpu.h"
-#include "arch/x86/platform.h"
-#include "arch/x86/serial.h"
+#include "rt/platform.h"
+#include "rt/serial.h"
 
 void platform_signal_exit(enum keel_status status)
 {
