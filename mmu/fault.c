@@ -237,13 +237,7 @@ enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access)
  * next real guest entry. */
 static int prefault_reload(struct mmu_vcpu *mv)
 {
-	hpa_t root;
-	bool flush;
-	int r = mmu_vcpu_load_root(mv, &root, &flush);
-
-	if (!r && flush)
-		mv->pending_flush = true;
-	return r;
+	return vcpu_reload_owed(mv); /* vcpu_mode.c: keeps the vCPU's mode */
 }
 
 static int prefault_errno(enum mmu_fault_result r)

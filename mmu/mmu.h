@@ -91,6 +91,29 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv);
  * return its physical address (nCR3 / EPTP base). *flush is set when the
  * guest TLB for this vCPU must be flushed before entry. 0 or -ENOMEM. */
 int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush);
+/*
+ * vCPU modes and remote TLB flushes (docs/mmu-design.md, "TLB flush rules").
+ * mmu_vcpu_load_root() is the guest entry: from its return until
+ * mmu_vcpu_exit_guest() the vCPU is in guest mode and may use translations
+ * its TLB cached. An MMU operation that removes or reduces a translation
+ * returns only after every vCPU in guest mode has left it or flushed: it
+ * calls the vCPU's kick (which must make it leave guest mode soon: an IPI in
+ * keel.efi) and waits. A vCPU without a kick is taken to run on the caller's
+ * own thread (one CPU) and is not waited for. MMU operations must not be
+ * called by a vCPU between load_root and exit_guest.
+ */
+typedef void (*mmu_kick_fn)(void *arg);
+void mmu_vcpu_set_kick(struct mmu_vcpu *mv, mmu_kick_fn kick, void *arg);
+/* After the guest exits, before handling the exit. */
+void mmu_vcpu_exit_guest(struct mmu_vcpu *mv);
+
+struct mmu_flush_stats {
+	u64 remote_flushes;     /* flushes that had to wait for a vCPU in the guest */
+	u64 kicks;              /* kicks sent */
+	u64 worst_wait_ns;      /* longest wait for kicked vCPUs */
+};
+void mmu_get_flush_stats(struct mmu *mmu, struct mmu_flush_stats *out);
+
 /* Handle a TDP fault at gpa with the access that faulted. */
 enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access);
 /* Map [gpa, gpa+len) ahead of use. Returns 0, -EAGAIN when a slot in the

@@ -87,6 +87,7 @@ struct mmu_counters {
 	u64 maps[TDP_ROOT_LEVEL]; /* present leaves by level-1 */
 	u64 root_invalidations, tlb_flush_requests, yields, evictions;
 	u64 excl_acquisitions, excl_total_ns, excl_max_ns;
+	u64 remote_flushes, remote_kicks, remote_wait_max_ns; /* remote_flush.c */
 };
 
 /* ---- the MMU ---- */
@@ -107,9 +108,22 @@ struct mmu {
 	struct tdp_page *reclaim_list;   /* owner: reclaim_lock */
 	struct mmu_vcpu *vcpus;          /* owner: lock exclusive */
 	u64 flush_gen;                   /* atomic: TLB flush generation */
+	u64 flush_synced;                /* owner: lock exclusive: flush_gen up to
+	                                    which every vCPU in the guest has flushed
+	                                    (remote_flush.c) */
 	u64 excl_since_ns;               /* owner: lock exclusive */
 
 	struct mmu_counters c;
+};
+
+/* Where a vCPU is relative to the guest (vcpu_mode.c): only a vCPU ENTERING
+ * or IN_GUEST can use what its TLB caches, so only those are waited for by
+ * remote flushes and grace periods. */
+enum mmu_vcpu_mode {
+	VCPU_OUTSIDE_GUEST = 0, /* flushes (if due) before it next enters */
+	VCPU_ENTERING_GUEST,    /* in load_root, lock-free part: may enter with
+	                           what it read of flush_gen */
+	VCPU_IN_GUEST,          /* may use its cached translations */
 };
 
 struct mmu_vcpu {
@@ -119,6 +133,10 @@ struct mmu_vcpu {
 	u64 flush_seen;          /* atomic: flush_gen at its last guest entry */
 	bool loaded;             /* atomic: has entered the guest with a root */
 	bool pending_flush;      /* owner: this vCPU */
+	u32 mode;                /* atomic (seq_cst): enum mmu_vcpu_mode, written
+	                            by this vCPU, read by remote flushes/reclaim */
+	mmu_kick_fn kick;        /* set before the vCPU first enters, then immutable */
+	void *kick_arg;
 	struct mmu_vcpu *next;   /* owner: lock exclusive */
 };
 
@@ -202,6 +220,19 @@ typedef void (*root_range_fn)(struct mmu_excl *x, struct mmu_root *root, u64 sta
 void roots_for_each_valid(struct mmu_excl *x, root_range_fn fn, u64 start, u64 end);
 void mmu_zap_all_fast(struct mmu_excl *x);
 void mmu_zap_obsolete_roots(struct mmu_excl *x);
+
+/* The two halves of a guest entry (root.c), joined by vcpu_mode.c. */
+bool vcpu_root_current(struct mmu_vcpu *mv);
+int vcpu_root_reload(struct mmu_vcpu *mv, bool *need_flush);
+int vcpu_reload_owed(struct mmu_vcpu *mv);
+
+/* ---- vCPU modes and remote flushes (vcpu_mode.c, remote_flush.c) ---- */
+/* Can this vCPU be using translations cached before generation 'gen'? */
+bool vcpu_may_hold_stale(struct mmu_vcpu *v, u64 gen);
+bool vcpu_sees_tables(struct mmu_vcpu *v);
+/* Every vCPU that may use a translation removed before now has flushed it, or
+ * will before it next enters. Exclusive lock held (reclaim_run calls it). */
+void remote_flush_sync(const struct mmu_excl *x);
 
 /* ---- zap (zap.c) ---- */
 void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end);

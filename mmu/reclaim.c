@@ -9,11 +9,13 @@
  *    hold it, until they flush.
  * The grace period ends when both are done: reclaim_run() runs only with
  * the MMU lock held exclusively (so every shared holder from before has
- * left), and frees a page only once every vCPU that has entered the guest
- * has reached a flush generation at least the page's retire stamp (the
- * generation current after the flush request its unlinking made). A vCPU
- * reaches a new generation in mmu_vcpu_load_root(), which then tells the
- * caller to flush before entering the guest.
+ * left), first has every vCPU in the guest flush (remote_flush_sync), and
+ * frees a page only once every vCPU that can see the tables (entering or in
+ * the guest) has reached a flush generation at least the page's retire stamp
+ * (the generation current after the flush request its unlinking made). A
+ * vCPU reaches a new generation in mmu_vcpu_load_root(), which then tells
+ * the caller to flush before entering the guest; a vCPU outside the guest
+ * does that before it can see the tables again.
  *
  * Hosted builds really free the page, so AddressSanitizer reports any
  * access after the grace period.
@@ -30,13 +32,16 @@ void reclaim_retire(struct mmu *mmu, struct tdp_page *pg)
 	mmu_spin_unlock(&mmu->reclaim_lock);
 }
 
-/* The oldest flush generation a vCPU may still be running the guest with. */
+/* The oldest flush generation a vCPU that can see the tables (entering or in
+ * the guest) may be using. A vCPU outside the guest flushes before it next
+ * enters (it reads flush_gen after announcing ENTERING, vcpu_mode.c), so it
+ * holds up nothing: a parked vCPU never blocks freeing. */
 static u64 oldest_vcpu_flush_gen(const struct mmu_excl *x)
 {
 	u64 oldest = ~0ull;
 
 	for (struct mmu_vcpu *v = x->mmu->vcpus; v; v = v->next)
-		if (atomic_read(&v->loaded))
+		if (vcpu_sees_tables(v))
 			oldest = MIN(oldest, atomic_read(&v->flush_seen));
 	return oldest;
 }
@@ -48,6 +53,7 @@ void reclaim_run(const struct mmu_excl *x)
 	u64 safe;
 
 	mmu_assert_excl(x);
+	remote_flush_sync(x); /* vCPUs in the guest flush first (remote_flush.c) */
 	mmu_spin_lock(&mmu->reclaim_lock);
 	list = mmu->reclaim_list;
 	mmu->reclaim_list = NULL;

@@ -225,45 +225,39 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv)
 }
 
 /*
- * Before each guest entry. The vCPU flushes when it switches roots, when
- * the flush generation moved since its last entry (some zap, write-protect
- * or unlink reduced permissions), or when an earlier internal reload
- * (prefault) asked for it. Recording flush_seen here is what lets
- * reclaim.c free tables this vCPU's TLB may have cached.
- */
-/*
- * The common case, without the lock: the vCPU keeps a root that still looks
- * valid and nothing asked for a flush since its last entry. That is the
+ * The vCPU's side of a guest entry, in two halves that vcpu_mode.c strings
+ * together around the vCPU's mode (the entry protocol is there).
+ *
+ * vcpu_root_current(), without the lock: the vCPU keeps its root and needs
+ * no flush. It holds when it has a root that still looks valid, no flush is
+ * pending, and nothing asked for a flush since its last entry; that is the
  * answer the locked path would give. A root invalidated just after the check
  * is the race the locked path has too, once it unlocks: the fault path
  * re-checks validity under the lock before it installs anything, and the
- * invalidation bumped flush_gen, so this vCPU's flush_seen keeps the zapped
- * tables allocated until its next (slow) load_root (reclaim.c).
+ * invalidation bumped flush_gen, so the remote flush that follows waits for
+ * (or kicks) this vCPU, and reclaim keeps the zapped tables until it flushed.
  */
-static bool load_root_fast(struct mmu_vcpu *mv, hpa_t *root)
+bool vcpu_root_current(struct mmu_vcpu *mv)
 {
 	struct mmu *mmu = mv->mmu;
 
-	if (!mv->root || mv->pending_flush || !atomic_read(&mv->loaded) ||
-	    atomic_read(&mmu->flush_gen) != atomic_read(&mv->flush_seen) ||
-	    !root_seems_valid(mmu, mv->root))
-		return false;
-	*root = env_virt_to_hpa(mv->root->pt);
-	return true;
+	return mv->root && !mv->pending_flush && atomic_read(&mv->loaded) &&
+	       atomic_read_sc(&mmu->flush_gen) == atomic_read(&mv->flush_seen) &&
+	       root_seems_valid(mmu, mv->root);
 }
 
-int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
+/*
+ * Under the shared lock: drop an obsolete root, take the valid one, record
+ * the flush generation this entry covers. *need_flush is set when the vCPU
+ * switched roots, enters for the first time, or flush_gen moved since its
+ * last entry. Recording flush_seen is what lets reclaim.c free tables this
+ * vCPU's TLB may have cached and the remote flush stop waiting for it.
+ */
+int vcpu_root_reload(struct mmu_vcpu *mv, bool *need_flush)
 {
 	struct mmu *mmu = mv->mmu;
-	bool need_flush = mv->pending_flush;
-	struct mmu_shared s;
+	struct mmu_shared s = mmu_lock_shared(mmu);
 	u64 gen;
-
-	if (load_root_fast(mv, root)) {
-		*flush = false;
-		return 0;
-	}
-	s = mmu_lock_shared(mmu);
 
 	if (mv->root && !root_is_valid(mmu, mv->root)) {
 		root_put(mmu, mv->root);
@@ -271,7 +265,7 @@ int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 	}
 	if (!mv->root) {
 		mv->root = root_get_valid(&s);
-		need_flush = true;
+		*need_flush = true;
 	}
 	if (!mv->root) {
 		mmu_unlock_shared(&s);
@@ -279,12 +273,10 @@ int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 	}
 	gen = atomic_read(&mmu->flush_gen);
 	if (gen != atomic_read(&mv->flush_seen) || !atomic_read(&mv->loaded))
-		need_flush = true;
+		*need_flush = true;
 	atomic_set(&mv->flush_seen, gen);
 	atomic_set(&mv->loaded, true);
-	*root = env_virt_to_hpa(mv->root->pt);
 	mmu_unlock_shared(&s);
 	mv->pending_flush = false;
-	*flush = need_flush;
 	return 0;
 }
