@@ -2,6 +2,7 @@
 #
 #   make            build keel.efi, the test guests and the hosted test programs
 #   make run        install what is missing, build, boot the default guest in QEMU
+#                   (SMP=N: N host CPUs; EMU=bochs: Bochs VMX)
 #   make test       install what is missing, build, run every test; ends "N passed, N failed"
 #   make test-tsan  hosted tests under ThreadSanitizer
 #   make test-asan  hosted tests under AddressSanitizer + UBSan
@@ -18,6 +19,7 @@ OBJCOPY   ?= objcopy
 ACCEL     ?= auto
 EMU       ?= qemu
 CPU       ?=
+SMP       ?= 1
 SECONDS   ?= 600
 
 .DEFAULT_GOAL := all
@@ -109,7 +111,7 @@ deps-test:
 
 run: deps-run
 	@$(MAKE) --no-print-directory keel
-	@scripts/run.sh --emu=$(EMU) --accel=$(ACCEL) --cpu=$(CPU)
+	@scripts/run.sh --emu=$(EMU) --accel=$(ACCEL) --cpu=$(CPU) --smp=$(SMP)
 
 # make test: every suite, one tally. TEST_FLAVOURS may narrow it (e.g. plain).
 TEST_FLAVOURS ?= plain asan tsan

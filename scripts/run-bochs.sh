@@ -5,7 +5,7 @@
 #
 #   scripts/run-bochs.sh [--cpu=intel|amd|<bochs model>] [--efi=FILE] [--cfg=FILE]
 #                        [--timeout=SECONDS] [--out=DIR] [--log=FILE]
-#                        [--memory=MB] [--accel=...] [--quiet]
+#                        [--memory=MB] [--accel=...] [--smp=N] [--quiet]
 #
 # --cpu      intel or empty (model tigerlake: VMX + EPT), amd (model ryzen: SVM + NPT)
 # --cfg      keel.cfg to put on the disk (also KEEL_CFG; GUEST_FAIL=NAME adds
@@ -18,6 +18,7 @@
 # --out      keep serial.log, bochs.log, bochsrc there (default build/bochs-<cpu>)
 # --log      also copy the serial log to FILE
 # --accel    accepted for make run's sake; Bochs only emulates
+# --smp      CPUs (cpu: count=N; default SMP from the environment, else 1)
 # --quiet    print only the keel:/vmx:/svm: lines of the serial log
 # Exit status, as scripts/run-qemu.sh: 0 guest passed, 1 guest failed or VM
 # stopped, 2 Keel error (config, capability, setup), 3 Keel panic, 4 no
@@ -25,12 +26,14 @@
 set -uo pipefail
 
 cpu=intel efi=${BUILD:-build}/keel.efi cfg=${KEEL_CFG:-} limit=600 out= log= memory= quiet=0
+smp=${SMP:-1}
 for a in "$@"; do
 	case $a in
 	--cpu=*)     cpu=${a#*=} ;;
 	--efi=*)     efi=${a#*=} ;;
 	--cfg=*)     cfg=${a#*=} ;;
 	--timeout=*) limit=${a#*=} ;;
+	--smp=*)     smp=${a#*=} ;;
 	--out=*)     out=${a#*=} ;;
 	--log=*)     log=${a#*=} ;;
 	--memory=*)  memory=${a#*=} ;;
@@ -100,7 +103,7 @@ display_library: rfb, options="timeout=0"
 memory: guest=$memory, host=$((memory < 2048 ? memory : 2048))
 romimage: file=$ovmf
 vgaromimage: file=$vgabios
-cpu: model=$model, count=1, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: model=$model, count=$smp, ips=100000000, reset_on_triple_fault=0, ignore_bad_msrs=1
 pci: enabled=1, chipset=i440fx
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=disk, path="$img", mode=flat, cylinders=65, heads=16, spt=63

@@ -3,8 +3,10 @@
 #
 #   scripts/run-qemu.sh [--accel=auto|tcg|kvm] [--cpu=MODEL] [--cfg=FILE]
 #                       [--esp-file=LOCAL:ESP_PATH]... [--efi=FILE] [--log=FILE]
-#                       [--timeout=SECONDS] [--memory=SIZE] [--quiet]
+#                       [--timeout=SECONDS] [--memory=SIZE] [--smp=N] [--quiet]
 #
+# --smp=N gives the machine N CPUs; under TCG with N > 1 they run in parallel
+# (multi-threaded TCG). Default: SMP from the environment, else 1.
 # Builds a FAT ESP image with keel.efi as \EFI\BOOT\BOOTX64.EFI (plus keel.cfg
 # and any --esp-file), copies the OVMF variable store, runs QEMU under
 # `timeout` with COM1 streamed to stdout and to the log, and maps Keel's
@@ -16,7 +18,7 @@
 set -euo pipefail
 
 build=${BUILD:-build}
-accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0
+accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0 smp=${SMP:-1}
 esp_files=()
 for a in "$@"; do
 	case $a in
@@ -28,6 +30,7 @@ for a in "$@"; do
 	--log=*)      log=${a#*=} ;;
 	--timeout=*)  limit=${a#*=} ;;
 	--memory=*)   memory=${a#*=} ;;
+	--smp=*)      smp=${a#*=} ;;
 	--quiet)      quiet=1 ;;
 	*) echo "run-qemu: unknown argument $a" >&2; exit 4 ;;
 	esac
@@ -61,6 +64,10 @@ esac
 if [ -z "$cpu" ]; then
 	if [ "$accel" = kvm ]; then cpu=host; else cpu=qemu64,+svm,+npt,+pdpe1gb; fi
 fi
+
+[[ $smp =~ ^[1-9][0-9]*$ ]] || { say "--smp=$smp: expected a CPU count"; exit 4; }
+accel_opt=$accel
+[ "$accel" = tcg ] && ((smp > 1)) && accel_opt=tcg,thread=multi
 
 ovmf_code= ovmf_vars=
 for pair in OVMF_CODE_4M.fd:OVMF_VARS_4M.fd OVMF_CODE.fd:OVMF_VARS.fd; do
@@ -105,10 +112,10 @@ for f in "${esp_files[@]}"; do
 done
 cp "$ovmf_vars" "$work/vars.fd"
 
-say "accel=$accel cpu=$cpu memory=$memory timeout=${limit}s log=$log"
+say "accel=$accel cpu=$cpu smp=$smp memory=$memory timeout=${limit}s log=$log"
 set +e
 timeout --kill-after=5 "$limit" qemu-system-x86_64 \
-	-machine q35 -m "$memory" -smp 1 -accel "$accel" -cpu "$cpu" \
+	-machine q35 -m "$memory" -smp "$smp" -accel "$accel_opt" -cpu "$cpu" \
 	-drive if=pflash,format=raw,readonly=on,file="$ovmf_code" \
 	-drive if=pflash,format=raw,file="$work/vars.fd" \
 	-drive format=raw,file="$esp" \

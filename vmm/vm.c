@@ -110,10 +110,12 @@ static void vm_run_loop(struct vm *vm, struct vcpu *v)
 			break;
 		}
 		if (vm->ops->vcpu_run(v, root, flush)) {
+			mmu_vcpu_exit_guest(v->mmu);
 			vm->ops->dump(v);
 			vm_stop(vm, "guest entry failed");
 			break;
 		}
+		mmu_vcpu_exit_guest(v->mmu); /* out of guest mode before any MMU call */
 		v->stats.exits++;
 		vmm_handle_exit(v);
 	}

@@ -9,11 +9,11 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/pcpu.h"
 #include "arch/x86/svm.h"
+#include "arch/x86/svm_asid.h"
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
 #include "vmm/vcpu.h"
 
-#define SVM_GUEST_ASID 1
 #define SVM_GUEST_PAT 0x0007040600070406ull /* the power-on PAT */
 #define SVM_DR6_INIT 0xffff0ff0ull
 #define SVM_DR7_INIT 0x400ull
@@ -27,11 +27,13 @@ _Static_assert(offsetof(struct vcpu_regs, r15) == 120, "svm_run.asm R_R15");
 struct svm_cpu {
 	void *hsave;     /* VM_HSAVE_PA: the processor's own host save area */
 	void *host_save; /* VMSAVE/VMLOAD area for the host's hidden state */
+	struct svm_asid_cpu asids;
 };
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	void *iopm, *msrpm;
+	struct svm_asid_vcpu asid;
 };
 
 static u32 svm_features; /* CPUID 8000_000A:EDX */
@@ -98,6 +100,8 @@ static int svm_cpu_enable(struct pcpu *cpu)
 		return -ENOMEM;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, pa(sc->hsave));
+	svm_asid_cpu_init(&sc->asids, cpuid(0x8000000a).ebx,
+			  svm_features & SVM_FEAT_FLUSH_BY_ASID);
 	cpu->enabled = true;
 	host_log("svm: cpu %u enabled (NPT%s%s)\n", cpu->id,
 		 svm_features & SVM_FEAT_NRIPS ? ", NRIP save" : ", no NRIP save",
@@ -143,7 +147,6 @@ static void init_control(struct vmcb_control *c, const struct svm_vcpu *sv)
 			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	c->iopm_base_pa = pa(sv->iopm);
 	c->msrpm_base_pa = pa(sv->msrpm);
-	c->asid = SVM_GUEST_ASID;
 	/* Physical interrupts stay under the host's RFLAGS.IF, not the guest's. */
 	c->vintr = SVM_V_INTR_MASKING;
 	c->np_enable = SVM_NP_ENABLE;
@@ -180,6 +183,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	memset(sv->iopm, 0xff, SVM_IOPM_BYTES);
 	memset(sv->msrpm, 0xff, SVM_MSRPM_BYTES);
 	init_control(&sv->vmcb->ctl, sv);
+	svm_asid_vcpu_init(&sv->asid);
 	init_segments(&sv->vmcb->save);
 	sv->vmcb->save.g_pat = SVM_GUEST_PAT;
 	sv->vmcb->save.dr6 = SVM_DR6_INIT;
@@ -218,12 +222,15 @@ static void vmcb_to_regs(struct vcpu_regs *r, const struct vmcb_save *s)
 static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 {
 	struct svm_vcpu *sv = v->hw;
-	struct svm_cpu *sc = pcpu_this()->vendor;
+	struct pcpu *cpu = pcpu_this();
+	struct svm_cpu *sc = cpu->vendor;
 	struct vmcb *vmcb = sv->vmcb;
 
 	regs_to_vmcb(&vmcb->save, &v->regs);
 	vmcb->ctl.ncr3 = root.v;
-	vmcb->ctl.tlb_control = flush ? SVM_TLB_FLUSH_ALL : 0;
+	/* Per-vCPU ASID; a vCPU that moved CPUs gets a fresh one there. */
+	vmcb->ctl.asid = svm_asid_prepare(&sc->asids, &sv->asid, (int)cpu->id, flush,
+					  &vmcb->ctl.tlb_control);
 	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
 	vmcb_to_regs(&v->regs, &vmcb->save);
 	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
