@@ -2,6 +2,7 @@
 /* Pieces of the boot path shared between the files of boot/. */
 #pragma once
 
+#include "arch/x86/smp.h"
 #include "arch/x86/vendor.h"
 #include "boot/cfg.h"
 #include "boot/efi_util.h"
@@ -13,6 +14,10 @@ extern const u8 guest_selftest_start[], guest_selftest_end[];
 /* Fill s->name, image, image_size, fail_test from keel.cfg: the embedded
  * guest for "builtin", else the named file from the ESP. */
 int guest_image_load(const struct efi_ctx *efi, const struct keel_cfg *cfg, struct vm_setup *s);
+
+/* The CPUs the firmware reports and a start-up page below 1 MiB (mp.c),
+ * before ExitBootServices. */
+int mp_enumerate(const struct efi_ctx *efi, struct smp_boot *out);
 
 /* The final "keel: done guest=... result=..." line. */
 void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,

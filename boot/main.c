@@ -35,6 +35,7 @@ struct boot_state {
 	struct keel_cfg cfg;
 	const struct vendor_ops *ops;
 	struct vm_setup setup;
+	struct smp_boot smp;
 	hpa_t mem_top;
 };
 
@@ -145,6 +146,8 @@ static int boot_prepare(struct boot_state *b)
 	if (!r)
 		r = select_vendor(b);
 	if (!r)
+		r = mp_enumerate(&b->efi, &b->smp);
+	if (!r)
 		r = reserve_pool(b);
 	if (!r)
 		r = guest_image_load(&b->efi, &b->cfg, &b->setup);
@@ -165,6 +168,8 @@ static __noreturn void keel_run(struct boot_state *b)
 	desc_init((u8 *)ist + IST_STACK_PAGES * PAGE_SIZE);
 	if (paging_init(b->mem_top))
 		host_panic("no memory for the host page tables");
+	smp_init_boot_cpu();
+	log_info("keel: cpus started=%u\n", smp_start_cpus(b->ops, &b->smp));
 	if (b->cfg.debug_panic) {
 		log_info("keel: debug-panic = yes: raising #UD on purpose\n");
 		asm volatile("ud2");

@@ -9,6 +9,8 @@
 
 enum log_level { LOG_ERROR = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
 
+/* Write text (whole lines) to the console under the console lock. */
+void console_write(const char *text);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 __printf(2, 3) void log_msg(enum log_level level, const char *fmt, ...);

@@ -3,7 +3,7 @@
 # (include/keel/host.h), and the MMU's environment for keel.efi (mmu_env.c).
 # It depends only on lib/, include/ and the instruction wrappers of
 # arch/x86/cpu.h.
-KEEL_SRCS += rt/serial.c rt/log.c rt/pool.c rt/host.c rt/platform.c rt/mmu_env.c
+KEEL_SRCS += rt/serial.c rt/log.c rt/pool.c rt/host.c rt/platform.c rt/mmu_env.c rt/spinlock.c
 
 # The pool is portable: tested hosted.
 HOSTED_TESTS += rt_pool_test

@@ -14,7 +14,8 @@
 #   0 guest passed   1 guest failed or VM stopped   2 Keel error (config,
 #   capability, setup)   3 Keel panic   4 no verdict (timeout, emulator error)
 # Environment: BUILD (default build), KEEL_CFG (same as --cfg), GUEST_FAIL
-# (a self-test name: adds "guest-fail = NAME" to keel.cfg).
+# (a self-test name: adds "guest-fail = NAME" to keel.cfg), QEMU_EXTRA (more
+# QEMU arguments for debugging, e.g. "-d int,cpu_reset -D qemu.log -no-reboot").
 set -euo pipefail
 
 build=${BUILD:-build}
@@ -120,7 +121,7 @@ timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	-drive if=pflash,format=raw,file="$work/vars.fd" \
 	-drive format=raw,file="$esp" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-net none -display none -monitor none -serial stdio </dev/null |
+	-net none -display none -monitor none -serial stdio ${QEMU_EXTRA:-} </dev/null |
 	tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
 status=${PIPESTATUS[0]}
 set -e

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/desc.h"
 
@@ -39,10 +40,15 @@ struct idt_gate {
 } __packed;
 _Static_assert(sizeof(struct idt_gate) == 16, "64-bit gates are 16 bytes");
 
-/* One CPU today; per-CPU copies come with SMP. */
-static u64 gdt[5] __aligned(16);
-static struct tss64 tss __aligned(16);
+/* Each CPU has its own GDT and TSS (a TSS is busy while loaded, and its IST
+ * stack is the CPU's own); the IDT is shared and built once. */
+struct desc_cpu {
+	u64 gdt[5] __aligned(16);
+	struct tss64 tss __aligned(16);
+};
+static struct desc_cpu boot_cpu_desc;
 static struct idt_gate idt[256] __aligned(16);
+static bool idt_built;
 
 static void gdt_set_tss(u64 *slot, const struct tss64 *t)
 {
@@ -70,25 +76,48 @@ static bool vector_needs_ist(unsigned vec)
 	return vec == 2 || vec == 8 || vec == 18; /* NMI, #DF, #MC */
 }
 
-void desc_init(void *ist_stack_top)
+static void idt_build(void)
 {
-	struct desc_ptr gdtr = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
-	struct desc_ptr idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 	u64 stubs = (u64)(uintptr_t)x86_trap_stubs;
+
+	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
+		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
+	idt_built = true;
+}
+
+static void desc_load(struct desc_cpu *d, void *ist_stack_top)
+{
+	struct desc_ptr gdtr = { sizeof(d->gdt) - 1, (u64)(uintptr_t)d->gdt };
+	struct desc_ptr idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	u64 *gdt = d->gdt;
 
 	gdt[GDT_NULL / 8] = 0;
 	gdt[GDT_CODE64 / 8] = SEG_LIMIT_MAX | SEG_ACCESSED | SEG_RW | SEG_CODE | SEG_S | SEG_P |
 			      SEG_L | SEG_G;
 	gdt[GDT_DATA / 8] = SEG_LIMIT_MAX | SEG_ACCESSED | SEG_RW | SEG_S | SEG_P | SEG_DB | SEG_G;
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[IST_FOR_FATAL - 1] = ALIGN_DOWN((u64)(uintptr_t)ist_stack_top, 16);
-	tss.iomap_base = sizeof(tss); /* no I/O bitmap */
-	gdt_set_tss(&gdt[GDT_TSS / 8], &tss);
-
-	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
-		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
+	memset(&d->tss, 0, sizeof(d->tss));
+	d->tss.ist[IST_FOR_FATAL - 1] = ALIGN_DOWN((u64)(uintptr_t)ist_stack_top, 16);
+	d->tss.iomap_base = sizeof(d->tss); /* no I/O bitmap */
+	gdt_set_tss(&gdt[GDT_TSS / 8], &d->tss);
 
 	x86_load_gdt(&gdtr, GDT_CODE64, GDT_DATA);
 	asm volatile("lidt %0" : : "m"(idtr));
 	asm volatile("ltr %w0" : : "r"((u16)GDT_TSS));
+}
+
+void desc_init(void *ist_stack_top)
+{
+	if (!idt_built)
+		idt_build();
+	desc_load(&boot_cpu_desc, ist_stack_top);
+}
+
+int desc_init_ap(void *ist_stack_top)
+{
+	struct desc_cpu *d = host_alloc(sizeof(*d));
+
+	if (!d)
+		return -1;
+	desc_load(d, ist_stack_top);
+	return 0;
 }

@@ -3,7 +3,8 @@
  * Keel's own descriptor tables: GDT (flat 64-bit code and data, one TSS),
  * IDT (exception vectors 0-31 go to the panic path), TSS with an IST stack
  * for #DF, NMI and #MC so a blown stack still produces a report. The
- * selectors equal the ones of the guest's initial state (vmm/vcpu.h). A
+ * selectors equal the ones of the guest's initial state (vmm/vcpu.h). Each
+ * CPU has its own GDT and TSS; the IDT is shared. A
  * valid TR matters to VMX, whose host state must name a TSS.
  */
 #pragma once
@@ -21,8 +22,11 @@ struct desc_ptr {
 } __packed;
 
 /* Build the tables for this CPU and load GDTR, IDTR, TR and the segments.
- * 'ist_stack_top' is the top of a stack reserved for the IST entries. */
+ * 'ist_stack_top' is the top of a stack reserved for the IST entries. The
+ * boot CPU calls desc_init (static tables, builds the shared IDT); every
+ * other CPU desc_init_ap (its own GDT and TSS from the pool; 0 or -1). */
 void desc_init(void *ist_stack_top);
+int desc_init_ap(void *ist_stack_top);
 
 /* entry.asm */
 void x86_load_gdt(const struct desc_ptr *gdtr, u16 code_sel, u16 data_sel);

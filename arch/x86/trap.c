@@ -6,6 +6,7 @@
  */
 #include <keel/host.h>
 #include "arch/x86/cpu.h"
+#include "rt/cpu_local.h"
 #include "rt/platform.h"
 #include "arch/x86/trap.h"
 
@@ -67,17 +68,30 @@ static void dump_stack(u64 rsp)
 			 (unsigned long long)sp[i + 1]);
 }
 
+/* An NMI sent by the CPU that panicked (rt_panic_finish): report where this
+ * CPU was and stop it. */
+static __noreturn void stopped_by_panic(const struct trap_frame *f)
+{
+	host_log("keel: cpu %u stopped: rip=%016llx rsp=%016llx rflags=%08llx cr3=%016llx\n",
+		 host_cpu_id(), (unsigned long long)f->rip, (unsigned long long)f->rsp,
+		 (unsigned long long)f->rflags, (unsigned long long)read_cr3());
+	rt_cpu_halt();
+}
+
 void trap_entry(struct trap_frame *f)
 {
-	host_log("keel: PANIC: exception %s (vector %llu) error=0x%llx cr2=%016llx\n",
+	if (f->vector == 2 && rt_panicking())
+		stopped_by_panic(f);
+	if (!rt_panic_claim())
+		rt_cpu_halt(); /* another CPU is reporting a panic; it stops us */
+	host_log("keel: PANIC: exception %s (vector %llu) error=0x%llx cr2=%016llx cpu=%u\n",
 		 vector_name(f->vector), (unsigned long long)f->vector,
-		 (unsigned long long)f->error, (unsigned long long)read_cr2());
+		 (unsigned long long)f->error, (unsigned long long)read_cr2(), host_cpu_id());
 	dump_regs(f);
 	if (image_base && f->rip >= image_base)
 		host_log("  keel.efi at 0x%llx: rip is keel.so+0x%llx "
 			 "(addr2line -e build/keel.so)\n",
 			 (unsigned long long)image_base, (unsigned long long)(f->rip - image_base));
 	dump_stack(f->rsp);
-	host_log("keel: stopped (panic)\n");
-	platform_stop(KEEL_STATUS_PANIC);
+	rt_panic_finish(); /* stops the other CPUs, each printing its state */
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host's local APIC, only as far as Keel needs it: its ID, and sending
+ * INIT/SIPI (starting CPUs), NMI (stopping them on a panic) and a fixed
+ * vector (a kick that makes a CPU leave guest mode). xAPIC (MMIO at
+ * IA32_APIC_BASE) or x2APIC (MSRs), whichever the firmware left enabled.
+ * Keel never takes interrupts itself: the kick only matters while a CPU runs
+ * a guest (it causes a VM exit).
+ */
+#pragma once
+
+#include <keel/types.h>
+
+#define LAPIC_KICK_VECTOR 0xf2
+
+void lapic_init(void);        /* on each CPU, before any other call */
+bool lapic_is_x2apic(void);
+u32 lapic_id(void);
+void lapic_send_init(u32 apic_id);
+void lapic_send_sipi(u32 apic_id, u8 vector_page);
+void lapic_send_nmi(u32 apic_id);
+void lapic_send_fixed(u32 apic_id, u8 vector);
+void lapic_eoi(void);
