@@ -19,7 +19,7 @@ bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root)
 }
 
 /*
- * Without the MMU lock: an advisory answer, for load_root_fast() only. The
+ * Without the MMU lock: an advisory answer, for vcpu_root_current() only. The
  * root may be invalidated right after; everything that installs entries
  * re-checks with root_is_valid() under the lock (seed 003).
  */
@@ -137,7 +137,7 @@ static void roots_invalidate(struct mmu_excl *x)
 	struct mmu *mmu = x->mmu;
 
 	mmu_assert_excl(x);
-	atomic_set(&mmu->root_gen.v, mmu->root_gen.v + 1); /* load_root_fast reads it */
+	atomic_set(&mmu->root_gen.v, mmu->root_gen.v + 1); /* vcpu_root_current reads it */
 	mmu_count(&mmu->c.root_invalidations);
 	mmu_request_tlb_flush(mmu);
 	env_hook(HOOK_ROOTS_INVALIDATED, mmu);

@@ -24,3 +24,6 @@ bool rt_panic_claim(void);
 /* Stop the other CPUs (each prints its state and halts), then end. */
 __noreturn void rt_panic_finish(void);
 __noreturn void rt_cpu_halt(void);
+/* Any stop (platform_stop, panic): the other CPUs halt on their NMI. */
+void rt_stop_others(void);
+bool rt_stopping(void);

@@ -19,7 +19,7 @@
 #define STOP_OTHERS_WAIT_NS 200000000ull /* for the stopped CPUs' reports */
 
 static u64 tsc_hz;
-static u32 cpu_local_on, cpu_count = 1, panic_cpu;
+static u32 cpu_local_on, cpu_count = 1, panic_cpu, stopping;
 static void (*stop_others_hook)(void);
 
 void host_log(const char *fmt, ...)
@@ -33,6 +33,18 @@ void host_log(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	console_write(line);
+}
+
+bool rt_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE) || rt_panicking();
+}
+
+void rt_stop_others(void)
+{
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	if (stop_others_hook && cpu_count > 1)
+		stop_others_hook();
 }
 
 bool rt_panicking(void)
@@ -66,7 +78,7 @@ void rt_panic_finish(void)
 	if (stop_others_hook && cpu_count > 1) {
 		u64 t0 = host_time_ns();
 
-		stop_others_hook();
+		rt_stop_others();
 		while (host_time_ns() - t0 < STOP_OTHERS_WAIT_NS)
 			cpu_relax();
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "arch/x86/cpu.h"
+#include "rt/cpu_local.h"
 #include "rt/platform.h"
 #include "rt/serial.h"
 
@@ -14,6 +15,7 @@ void platform_signal_exit(enum keel_status status)
 
 void platform_stop(enum keel_status status)
 {
+	rt_stop_others(); /* the other CPUs halt too (on hardware: no spinning) */
 	platform_signal_exit(status);
 	for (;;) {
 		cli();

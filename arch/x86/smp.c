@@ -195,6 +195,31 @@ static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx)
 	return -ETIMEDOUT;
 }
 
+/* Each started CPU runs one item from its mailbox: it must answer with its
+ * own index (its GS base and struct pcpu are right). */
+static void ping(void *arg)
+{
+	u32 *answer = arg;
+
+	__atomic_store_n(answer, host_cpu_id(), __ATOMIC_RELEASE);
+}
+
+static void check_mailboxes(unsigned n)
+{
+	static u32 answers[KEEL_MAX_CPUS];
+
+	for (unsigned i = 1; i < n; i++) {
+		answers[i] = ~0u;
+		if (pcpu_run_on(i, ping, &answers[i]))
+			host_panic("cpu %u: mailbox refused work", i);
+	}
+	for (unsigned i = 1; i < n; i++) {
+		pcpu_wait(i);
+		if (answers[i] != i)
+			host_panic("cpu %u answered as cpu %u", i, answers[i]);
+	}
+}
+
 unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b)
 {
 	u32 me = pcpu_get(0)->apic_id;
@@ -223,5 +248,6 @@ unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b)
 		ncpus = n;
 		rt_set_cpu_count(n);
 	}
+	check_mailboxes(n);
 	return n;
 }

@@ -68,19 +68,21 @@ static void dump_stack(u64 rsp)
 			 (unsigned long long)sp[i + 1]);
 }
 
-/* An NMI sent by the CPU that panicked (rt_panic_finish): report where this
- * CPU was and stop it. */
+/* An NMI sent by the CPU that stops Keel (rt_stop_others): after a panic,
+ * report where this CPU was; then halt. */
 static __noreturn void stopped_by_panic(const struct trap_frame *f)
 {
-	host_log("keel: cpu %u stopped: rip=%016llx rsp=%016llx rflags=%08llx cr3=%016llx\n",
-		 host_cpu_id(), (unsigned long long)f->rip, (unsigned long long)f->rsp,
-		 (unsigned long long)f->rflags, (unsigned long long)read_cr3());
+	if (rt_panicking())
+		host_log("keel: cpu %u stopped: rip=%016llx rsp=%016llx rflags=%08llx "
+			 "cr3=%016llx\n", host_cpu_id(), (unsigned long long)f->rip,
+			 (unsigned long long)f->rsp, (unsigned long long)f->rflags,
+			 (unsigned long long)read_cr3());
 	rt_cpu_halt();
 }
 
 void trap_entry(struct trap_frame *f)
 {
-	if (f->vector == 2 && rt_panicking())
+	if (f->vector == 2 && rt_stopping())
 		stopped_by_panic(f);
 	if (!rt_panic_claim())
 		rt_cpu_halt(); /* another CPU is reporting a panic; it stops us */
