@@ -19,6 +19,10 @@ int guest_image_load(const struct efi_ctx *efi, const struct keel_cfg *cfg, stru
  * before ExitBootServices. */
 int mp_enumerate(const struct efi_ctx *efi, struct smp_boot *out);
 
+/* keel.cfg debug-kick (kick_test.c). */
+void kick_test_start(void);
+void kick_test_stop(void);
+
 /* The final "keel: done guest=... result=..." line. */
 void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 			const struct vm_result *res);

@@ -1,7 +1,7 @@
 # boot/: keel.efi's UEFI entry, memory reservation, keel.cfg, guest image
 # loading, the hand-off, the embedded guest. Host services are in rt/.
 KEEL_SRCS += boot/main.c boot/efi_util.c boot/memmap.c boot/cfg.c \
-	boot/guest_image.c boot/summary.c boot/mp.c boot/guest_blob.asm
+	boot/guest_image.c boot/summary.c boot/mp.c boot/kick_test.c boot/guest_blob.asm
 
 # The keel.cfg parser is portable: tested hosted.
 HOSTED_TESTS += boot_cfg_test

@@ -138,8 +138,10 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 		return set_guest_fail(cfg, l->value, why, len);
 	if (!strcmp(l->key, "debug-panic"))
 		return set_bool(&cfg->debug_panic, "debug-panic", l->value, why, len);
+	if (!strcmp(l->key, "debug-kick"))
+		return set_bool(&cfg->debug_kick, "debug-kick", l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "debug-panic)", l->key);
+		 "debug-panic, debug-kick)", l->key);
 	return -EINVAL;
 }
 

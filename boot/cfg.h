@@ -9,6 +9,9 @@
  *                (make that self-test fail; "crash": the guest triple-faults)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
+ *   debug-kick = no | yes    (with several CPUs: CPU 1 keeps sending kick
+ *                             IPIs to the CPU running the guest, to test
+ *                             that a kick forces a VM exit and is acknowledged)
  * Any other line is an error reported with its line number; Keel then stops
  * without starting a guest. Portable C: no UEFI types here.
  */
@@ -31,6 +34,7 @@ struct keel_cfg {
 	enum log_level log_level;
 	char guest_fail[CFG_NAME_MAX]; /* "" = none */
 	bool debug_panic;
+	bool debug_kick;
 };
 
 void cfg_defaults(struct keel_cfg *cfg);

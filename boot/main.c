@@ -174,7 +174,11 @@ static __noreturn void keel_run(struct boot_state *b)
 		log_info("keel: debug-panic = yes: raising #UD on purpose\n");
 		asm volatile("ud2");
 	}
+	if (b->cfg.debug_kick)
+		kick_test_start();
 	r = vm_run_guest(b->ops, &b->setup, &res);
+	if (b->cfg.debug_kick)
+		kick_test_stop();
 	if (r) {
 		log_error("keel: could not start guest %s (error %d)\n", b->setup.name, r);
 		platform_stop(KEEL_STATUS_ERROR);

@@ -10,6 +10,7 @@
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/pcpu.h"
+#include "arch/x86/smp.h"
 #include "guest/abi.h"
 #include "mmu/mmu.h"
 #include "vmm/guest_setup.h"
@@ -75,6 +76,12 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	return vm;
 }
 
+/* The MMU's remote flush kicks a vCPU in guest mode through its CPU. */
+static void vcpu_kick(void *arg)
+{
+	pcpu_kick(((struct pcpu *)arg)->id);
+}
+
 static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *initial)
 {
 	int r;
@@ -86,6 +93,7 @@ static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *in
 	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
 	if (!v->mmu)
 		return -ENOMEM;
+	mmu_vcpu_set_kick(v->mmu, vcpu_kick, pcpu_this()); /* it runs on this CPU */
 	r = vm->ops->vcpu_init(v);
 	if (r)
 		mmu_vcpu_destroy(v->mmu);

@@ -82,6 +82,9 @@ static void idt_build(void)
 
 	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
 		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
+	stubs = (u64)(uintptr_t)x86_irq_stubs;
+	for (unsigned v = X86_NR_EXCEPTIONS; v < 256; v++)
+		idt_set(v, stubs + (v - X86_NR_EXCEPTIONS) * X86_TRAP_STUB_SIZE, 0);
 	idt_built = true;
 }
 

@@ -72,3 +72,52 @@ trap_common:
 	cli
 	hlt
 	jmp .stop
+
+; Interrupt stubs for vectors 32-255, X86_TRAP_STUB_SIZE apart: vector v is
+; at x86_irq_stubs + 16 * (v - 32). Keel takes interrupts only in the
+; window around a guest entry (the kick IPI): irq_entry() acknowledges them
+; and returns.
+%macro IRQ_STUB 1
+	align 16
+	push qword %1
+	jmp irq_common
+%endmacro
+
+extern irq_entry
+global x86_irq_stubs
+align 16
+x86_irq_stubs:
+%assign v 32
+%rep 224
+	IRQ_STUB v
+%assign v v+1
+%endrep
+
+irq_common:
+	push rax
+	push rcx
+	push rdx
+	push rsi
+	push rdi
+	push r8
+	push r9
+	push r10
+	push r11
+	push rbp
+	mov rbp, rsp
+	mov rdi, [rsp + 80]	; the vector
+	and rsp, -16
+	call irq_entry
+	mov rsp, rbp
+	pop rbp
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rax
+	add rsp, 8
+	iretq

@@ -13,6 +13,9 @@
 #define XAPIC_SVR 0xf0
 #define XAPIC_ICR_LO 0x300
 #define XAPIC_ICR_HI 0x310
+#define XAPIC_LVT_TIMER 0x320
+#define XAPIC_LVT_ERROR 0x370
+#define LVT_MASKED BIT(16)
 #define X2APIC_MSR(reg) (0x800u + ((reg) >> 4))
 
 #define ICR_FIXED (0u << 8)
@@ -35,19 +38,50 @@ static void xapic_write(u32 reg, u32 v)
 	xapic[reg / 4] = v;
 }
 
+static u32 reg_read(u32 reg)
+{
+	return xapic ? xapic_read(reg) : (u32)rdmsr(X2APIC_MSR(reg));
+}
+
+static void reg_write(u32 reg, u32 v)
+{
+	if (xapic)
+		xapic_write(reg, v);
+	else
+		wrmsr(X2APIC_MSR(reg), v);
+}
+
+/* Keel takes no device interrupts: mask every local source (timer, thermal,
+ * performance counters, LINT0 with the firmware's ExtINT, LINT1, error), so
+ * that the only interrupts left are IPIs (the kick) and NMIs. */
+static void mask_local_sources(void)
+{
+	for (u32 reg = XAPIC_LVT_TIMER; reg <= XAPIC_LVT_ERROR; reg += 0x10)
+		reg_write(reg, reg_read(reg) | LVT_MASKED);
+}
+
 void lapic_init(void)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 
 	if (base & APIC_BASE_EXTD) {
 		xapic = NULL;
-		return;
+	} else {
+		if (!(base & APIC_BASE_EN))
+			wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN);
+		xapic = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR);
 	}
-	if (!(base & APIC_BASE_EN))
-		wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN);
-	xapic = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR);
-	/* Software-enable it (SVR bit 8) so it accepts and sends IPIs. */
-	xapic_write(XAPIC_SVR, xapic_read(XAPIC_SVR) | BIT(8) | 0xff);
+	mask_local_sources();
+	/* Software-enable it (SVR bit 8; spurious vector 0xff) so it accepts
+	 * and sends IPIs. */
+	reg_write(XAPIC_SVR, reg_read(XAPIC_SVR) | BIT(8) | 0xff);
+}
+
+/* The legacy 8259s: masked, their interrupts would arrive as ExtINT. */
+void lapic_mask_pic(void)
+{
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 }
 
 bool lapic_is_x2apic(void)

@@ -13,7 +13,11 @@
 
 #define LAPIC_KICK_VECTOR 0xf2
 
-void lapic_init(void);        /* on each CPU, before any other call */
+/* On each CPU, before any other call: masks every local interrupt source
+ * (timer, LINT0/1, error, ...); only IPIs and NMIs remain. */
+void lapic_init(void);
+void lapic_mask_pic(void);    /* once: the 8259s (boot CPU) */
+#define LAPIC_SPURIOUS_VECTOR 0xff
 bool lapic_is_x2apic(void);
 u32 lapic_id(void);
 void lapic_send_init(u32 apic_id);

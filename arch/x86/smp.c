@@ -136,6 +136,7 @@ void smp_init_boot_cpu(void)
 	struct pcpu *c = pcpu_slot(0);
 
 	lapic_init();
+	lapic_mask_pic();
 	c->apic_id = lapic_id();
 	c->online = 1;
 	rt_cpu_local_init(c);

@@ -8,6 +8,9 @@
 ; before VMRUN and stored back after #VMEXIT. GIF stays clear from before
 ; the host's hidden state is swapped out (VMSAVE/VMLOAD: FS, GS, TR, LDTR,
 ; syscall MSRs) until it is back, so no NMI or SMI sees guest TR or GS.
+; RFLAGS.IF is set only inside the CLGI/STGI window: with V_INTR_MASKING a
+; physical interrupt exits the guest only when the host's IF was set at
+; VMRUN, and is then taken (and acknowledged, irq.c) right at STGI.
 ; Keel is built with -mgeneral-regs-only: no FPU/SSE state to switch.
 section .note.GNU-stack noalloc noexec nowrite progbits ; no executable stack
 default rel
@@ -43,6 +46,8 @@ svm_vmrun:
 	push rsi		; [rsp]:   regs
 
 	clgi
+	sti			; GIF=0 still holds interrupts off; with the host's IF
+				; set, a physical interrupt (the kick) exits the guest
 	mov rax, rdx
 	vmsave			; host hidden state -> host save area
 	mov rax, rdi
@@ -85,7 +90,8 @@ svm_vmrun:
 	vmsave			; guest hidden state -> VMCB (rax = VMCB)
 	pop rax
 	vmload			; host hidden state back
-	stgi
+	stgi			; a pending interrupt (the kick) is taken here (irq.c)
+	cli			; Keel runs with interrupts off
 
 	pop r15
 	pop r14

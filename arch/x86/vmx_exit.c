@@ -6,6 +6,8 @@
  * touches a bit VMX operation forces): those are emulated here and never
  * reach generic code.
  */
+#include "arch/x86/irq.h"
+#include "rt/cpu_local.h"
 #include <keel/host.h>
 #include <keel/string.h>
 
@@ -35,13 +37,18 @@ static void decode_details(struct vcpu *v, struct vm_exit *e, u32 basic, u32 int
 			e->exc.error = (u32)vmx_vmread(VMCS_EXIT_INTR_ERROR);
 		break;
 	case EXIT_EXTINT:
-		/* Keel runs with interrupts off and has no handlers above vector
-		 * 31: the exit acknowledged the interrupt (vector in qual[1]) and
-		 * it is dropped. An NMI is logged, as Keel's own NMI path would
-		 * only panic. */
+		/* Keel runs with interrupts off: the exit acknowledged the
+		 * interrupt (vector in qual[1]); irq.c counts it and sends the
+		 * EOI (a kick, arch/x86/smp.c). An NMI while Keel stops every CPU
+		 * stops this one; any other is logged and dropped. */
 		e->qual[1] = intr;
-		if (basic == VMX_EXIT_EXCEPTION_NMI)
+		if (basic == VMX_EXIT_EXCEPTION_NMI) {
+			if (rt_stopping())
+				rt_cpu_halt();
 			host_log("vmx: vcpu %u: NMI while in the guest (dropped)\n", v->id);
+		} else {
+			irq_acknowledged((u8)(intr & INTR_INFO_VECTOR));
+		}
 		break;
 	default:
 		break;

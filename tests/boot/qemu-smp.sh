@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Host CPUs under QEMU with multi-threaded TCG: with 2 and 4 CPUs every CPU
 # the firmware reports is started, enables SVM, answers on its mailbox, and
-# the default guest still passes; a panic with 2 CPUs stops both, each
-# printing where it was. Three boots with 64 MiB of guest RAM, each bounded.
+# the default guest still passes; with 2 CPUs, kick IPIs sent by CPU 1 to
+# the CPU in guest mode force VM exits and are acknowledged (debug-kick); a
+# panic with 2 CPUs stops both, each printing where it was. Three boots with
+# 64 MiB of guest RAM, each bounded.
 . "$(dirname "$0")/qemu-lib.sh"
 
 [ -f "$BUILD/keel.efi" ] || { echo "not ok 1 - $BUILD/keel.efi missing (make keel)"; exit 1; }
 
-cfg=$logdir/smp-small.cfg
-printf 'guest-mem = 64M\n' >"$cfg"
 for n in 2 4; do
+	cfg=$logdir/smp$n.cfg
+	printf 'guest-mem = 64M\n' >"$cfg"
+	((n == 2)) && printf 'debug-kick = yes\n' >>"$cfg"
 	boot "smp$n" --smp="$n" --cfg="$cfg"
 	check "smp=$n: the guest passes" test "$boot_status" -eq 0
 	check "smp=$n: every CPU started" log_has "^keel: cpus started=$n$"
@@ -18,6 +21,9 @@ for n in 2 4; do
 	done
 	check "smp=$n: the summary says cpus=$n" log_has "^keel: done .* cpus=$n$"
 done
+boot_log=$logdir/smp2.log
+check "smp=2: kicks to the CPU in guest mode were taken, nothing else arrived" \
+	log_has "^keel: debug-kick: sent [1-9][0-9]* kicks, cpu 0 took [1-9][0-9]*, other interrupts 0$"
 
 cfg=$logdir/smp-panic.cfg
 printf 'guest-mem = 64M\ndebug-panic = yes\n' >"$cfg"

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The interrupts Keel takes: only in the window around a guest entry, where
+ * the host's RFLAGS.IF is set so that a kick IPI makes the CPU leave the
+ * guest (svm_run.asm; VMX acknowledges on exit instead). Device interrupts
+ * are masked at the local APIC and the 8259s (lapic.c); anything that still
+ * arrives is acknowledged and counted.
+ */
+#include <keel/host.h>
+#include "arch/x86/irq.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/pcpu.h"
+
+static u64 kicks[KEEL_MAX_CPUS], others[KEEL_MAX_CPUS];
+
+void irq_entry(u64 vector);
+
+void irq_entry(u64 vector)
+{
+	unsigned cpu = host_cpu_id();
+
+	if (vector == LAPIC_SPURIOUS_VECTOR)
+		return; /* no EOI for the spurious vector */
+	if (cpu < KEEL_MAX_CPUS)
+		__atomic_add_fetch(vector == LAPIC_KICK_VECTOR ? &kicks[cpu] : &others[cpu], 1,
+				   __ATOMIC_RELAXED);
+	lapic_eoi();
+}
+
+/* A kick that VMX acknowledged on exit (the vector is consumed, the EOI is
+ * still owed). */
+void irq_acknowledged(u8 vector)
+{
+	irq_entry(vector);
+}
+
+u64 irq_kicks_taken(unsigned cpu)
+{
+	return cpu < KEEL_MAX_CPUS ? __atomic_load_n(&kicks[cpu], __ATOMIC_RELAXED) : 0;
+}
+
+u64 irq_others_taken(unsigned cpu)
+{
+	return cpu < KEEL_MAX_CPUS ? __atomic_load_n(&others[cpu], __ATOMIC_RELAXED) : 0;
+}
