@@ -87,6 +87,8 @@ enum env_hook {
 	                              waiting for readers of the old one */
 	HOOK_SLOT_SYNC_END,        /* ... and has finished waiting */
 	HOOK_ROOTS_INVALIDATED,    /* exclusive lock held, generation just bumped */
+	HOOK_VCPU_ENTERING,        /* load_root: the vCPU is ENTERING and its lock-free
+	                              check passed; arg: the struct mmu_vcpu */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

@@ -42,8 +42,10 @@ int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 
 	for (;;) {
 		vcpu_mode_set(mv, VCPU_ENTERING_GUEST);
-		if (vcpu_root_current(mv))
+		if (vcpu_root_current(mv)) {
+			env_hook(HOOK_VCPU_ENTERING, mv);
 			break;
+		}
 		vcpu_mode_set(mv, VCPU_OUTSIDE_GUEST);
 		r = vcpu_root_reload(mv, &need_flush);
 		if (r)

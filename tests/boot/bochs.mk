@@ -1,4 +1,5 @@
 # Boot tests under Bochs, Intel VMX + EPT (cpu model tigerlake), run by
 # scripts/run-bochs.sh: one boot running the whole test-guest suite, and one
-# short boot checking that a crashing guest is stopped while Keel survives.
-BOOT_TESTS += tests/boot/bochs-vmx.sh tests/boot/bochs-vmx-faults.sh
+# short boot checking that a crashing guest is stopped while Keel survives;
+# one short boot with 2 CPUs (bochs-vmx-smp.sh).
+BOOT_TESTS += tests/boot/bochs-vmx.sh tests/boot/bochs-vmx-faults.sh tests/boot/bochs-vmx-smp.sh

@@ -8,12 +8,15 @@
  * outside the guest is not waited for and flushes when it enters again; and
  * a parked vCPU does not keep page tables from being freed.
  *
- * The first two interleavings of issue "SMP" are here as deterministic
- * tests: smp_zap_kicks_vcpus_in_guest and smp_harvest_write_protects_writers
+ * smp_zap_waits_for_entering_vcpu parks a vCPU between its lock-free
+ * flush-generation check and its entry (HOOK_VCPU_ENTERING).
+ *
+ * The two interleavings of issue "SMP" are here as deterministic tests: smp_zap_kicks_vcpus_in_guest and smp_harvest_write_protects_writers
  * (a zap or write-protect returned while another CPU's vCPU kept using its
  * TLB), smp_parked_vcpu_does_not_block_reclaim (the grace period waited for a
  * vCPU parked outside the guest, so evict rounds freed nothing).
  */
+#include <string.h>
 #include <unistd.h>
 #include "tests/smp/smp_model.h"
 
@@ -215,6 +218,85 @@ static void smp_parked_vcpu_flushes_on_entry(void **state)
 	smp_watchdog_disarm();
 }
 
+struct entering {
+	struct smp_vcpu *v;
+	struct env_gate parked, release;
+	struct mmu *mmu;
+	u32 once, zap_done;
+};
+
+/* Park the vCPU once, ENTERING, after its lock-free check passed. */
+static void park_entering(enum env_hook h, void *arg, void *ctx)
+{
+	struct entering *e = ctx;
+
+	if (arg != e->v->mv || __atomic_exchange_n(&e->once, 1, __ATOMIC_SEQ_CST))
+		return;
+	env_gate_open(&e->parked);
+	env_gate_wait(&e->release);
+}
+
+static void *zap_thread(void *arg)
+{
+	struct entering *e = arg;
+
+	smp_op_begin();
+	mmu_zap_gfn_range(e->mmu, GFN(0), GFN(8));
+	smp_op_revoke(0, 8);
+	smp_op_end();
+	__atomic_store_n(&e->zap_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The entering race: a vCPU has read flush_gen (unchanged: no flush) and is
+ * about to enter the guest when a zap bumps it. The zap must wait for the
+ * ENTERING vCPU too, and kick it; a flush that only looked for vCPUs
+ * already IN the guest would return while this one enters with a stale
+ * TLB. */
+static void smp_zap_waits_for_entering_vcpu(void **state)
+{
+	const char *sc = "zap while a vCPU is entering the guest";
+	struct tmmu *t = *state;
+	static struct smp_vcpu v;
+	static struct entering e;
+	pthread_t z;
+
+	smp_watchdog_arm(sc, 120);
+	tmmu_add_slot(t->mmu, 0, 0, SLOT_PAGES, BACKING, 0);
+	smp_vcpu_start(&v, t->mmu, 1, 0, 8, MMU_ACC_WRITE);
+	smp_vcpu_wait_passes(&v, 2, sc);
+	smp_vcpu_park(&v, sc); /* outside the guest, its TLB still full */
+
+	memset(&e, 0, sizeof(e));
+	e.v = &v;
+	e.mmu = t->mmu;
+	env_gate_init(&e.parked);
+	env_gate_init(&e.release);
+	env_hosted_bind_hook(HOOK_VCPU_ENTERING, park_entering, &e);
+	smp_vcpu_unpark(&v);
+	env_gate_wait(&e.parked);
+
+	assert_int_equal(pthread_create(&z, NULL, zap_thread, &e), 0);
+	for (int i = 0; i < 300 && !__atomic_load_n(&e.zap_done, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	if (__atomic_load_n(&e.zap_done, __ATOMIC_SEQ_CST)) {
+		env_gate_open(&e.release);
+		pthread_join(z, NULL);
+		fail_msg("%s: the zap returned while the vCPU was entering with an older flush "
+			 "generation", sc);
+	}
+	env_gate_open(&e.release);
+	pthread_join(z, NULL);
+	env_hosted_bind_hook(HOOK_VCPU_ENTERING, NULL, NULL);
+	smp_vcpu_wait_passes(&v, 2, sc);
+	smp_vcpu_stop(&v);
+	assert_no_violations(&v, sc);
+	assert_true(rd(&v.kicks) >= 1);
+	env_gate_destroy(&e.parked);
+	env_gate_destroy(&e.release);
+	smp_watchdog_disarm();
+}
+
 static void enter_fault_exit(struct mmu_vcpu *mv, u64 first_gfn, unsigned regions)
 {
 	hpa_t root;
@@ -336,6 +418,7 @@ int main(void)
 		SMP_TEST(smp_harvest_write_protects_writers),
 		SMP_TEST(smp_slot_delete_covers_obsolete_roots),
 		SMP_TEST(smp_parked_vcpu_flushes_on_entry),
+		SMP_TEST(smp_zap_waits_for_entering_vcpu),
 		SMP_TEST(smp_parked_vcpu_does_not_block_reclaim),
 		SMP_TEST(smp_mixed_operations),
 	};
