@@ -76,6 +76,19 @@ static int set_guest_mem(struct keel_cfg *cfg, const char *v, char *why, size_t 
 	return 0;
 }
 
+/* cpus = N: vCPUs the VM may run (at most one per started host CPU). */
+static int set_cpus(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+{
+	u64 n;
+
+	if (parse_size(v, &n) || n < 1 || n > CFG_CPUS_MAX) {
+		snprintf(why, len, "cpus: \"%.40s\" is not a count from 1 to %u", v, CFG_CPUS_MAX);
+		return -EINVAL;
+	}
+	cfg->cpus = (unsigned)n;
+	return 0;
+}
+
 static int set_log(struct keel_cfg *cfg, const char *v, char *why, size_t len)
 {
 	static const char *const names[] = { "error", "info", "debug" };
@@ -138,10 +151,12 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 		return set_guest_fail(cfg, l->value, why, len);
 	if (!strcmp(l->key, "debug-panic"))
 		return set_bool(&cfg->debug_panic, "debug-panic", l->value, why, len);
+	if (!strcmp(l->key, "cpus"))
+		return set_cpus(cfg, l->value, why, len);
 	if (!strcmp(l->key, "debug-kick"))
 		return set_bool(&cfg->debug_kick, "debug-kick", l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "debug-panic, debug-kick)", l->key);
+		 "cpus, debug-panic, debug-kick)", l->key);
 	return -EINVAL;
 }
 

@@ -5,6 +5,8 @@
  *   guest      = builtin | <path on the ESP, e.g. \keel\myguest.bin>
  *   guest-mem  = <size>[K|M|G]     (default 2112M: 2 GiB + 64 MiB)
  *   log        = error | info | debug
+ *   cpus       = <N>   (vCPUs the VM may run, one per host CPU; default:
+ *                       every started CPU)
  *   guest-fail = none | <self-test name> | crash
  *                (make that self-test fail; "crash": the guest triple-faults)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
@@ -23,6 +25,7 @@
 #define CFG_PATH_MAX 128
 #define CFG_NAME_MAX 32
 #define CFG_ERROR_MAX 160
+#define CFG_CPUS_MAX 8
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
 #define CFG_GUEST_MEM_MIN (4 * SZ_2M)
@@ -35,6 +38,7 @@ struct keel_cfg {
 	char guest_fail[CFG_NAME_MAX]; /* "" = none */
 	bool debug_panic;
 	bool debug_kick;
+	unsigned cpus;                 /* 0: every started CPU */
 };
 
 void cfg_defaults(struct keel_cfg *cfg);

@@ -23,13 +23,16 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(m->faults_fixed), ull(m->faults_spurious), ull(m->retries_race),
 		 ull(m->retries_obsolete), ull(m->retries_slot), ull(m->splits), ull(m->zaps),
 		 ull(m->tables_in_use), ull(m->maps_4k), ull(m->maps_2m), ull(m->maps_1g));
+	log_info("keel: smp vcpus=%u remote_flushes=%llu kicks=%llu worst_wait_us=%llu\n",
+		 res->vcpus, ull(res->flush.remote_flushes), ull(res->flush.kicks),
+		 ull(res->flush.worst_wait_ns / 1000));
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
 	log_error("keel: done guest=%s result=%s exits=%llu npf=%llu vendor=%s tests=%llu "
 		  "failures=%llu open_bus=%llu faults_fixed=%llu retries=%llu splits=%llu "
-		  "zaps=%llu pt_pages=%llu cpus=%u\n",
+		  "zaps=%llu pt_pages=%llu cpus=%u vcpus=%u\n",
 		  s->name, res->pass ? "pass" : "fail", ull(res->exits), ull(res->npf), ops->name,
 		  ull(res->tests), ull(res->failures), ull(res->open_bus), ull(m->faults_fixed),
 		  ull(m->retries_race + m->retries_obsolete + m->retries_slot), ull(m->splits),
-		  ull(m->zaps), ull(m->tables_in_use), host_cpu_count());
+		  ull(m->zaps), ull(m->tables_in_use), host_cpu_count(), res->vcpus);
 }

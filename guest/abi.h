@@ -29,6 +29,18 @@
  * is returned in rax (0, or a negative errno such as -38 ENOSYS). */
 #define KEEL_HC_PING 1 /* rbx = x  ->  rbx = ~x, rax = 0 */
 #define KEEL_HC_DONE 2 /* rbx = failed tests, rcx = tests run; does not return */
+/* SMP (docs/guest-abi.md): more vCPUs, each on its own host CPU. */
+#define KEEL_HC_VCPUS 3       /* -> rax = vCPUs this VM may run (1 = no SMP) */
+#define KEEL_HC_VCPU_START 4  /* rbx = vCPU id (1..), rcx = rip, rdx = rsp -> rax = 0 or
+                                 -errno. It starts in 64-bit mode with the caller's
+                                 CR0/CR3/CR4/EFER, RFLAGS = 2, rdi = its id, the flat
+                                 segments of the entry contract. */
+#define KEEL_HC_VCPU_EXIT 5   /* this vCPU (not vCPU 0) stops; does not return */
+#define KEEL_HC_DIRTY_LOG 6   /* rbx = 1: dirty logging on for all RAM, 0: off */
+#define KEEL_HC_DIRTY_HARVEST 7 /* take and clear the dirty log of all RAM */
+#define KEEL_HC_DIRTY_COUNT 8 /* rbx = gpa, rcx = pages -> rax = how many were dirty
+                                 in the last harvest */
+#define KEEL_HC_ZAP 9         /* rbx = gpa, rcx = bytes: Keel drops those mappings */
 
 /* Ports. */
 #define KEEL_COM1_PORT 0x3f8   /* 16550 subset: lines are forwarded as "guest: ..." */

@@ -27,6 +27,29 @@ _start:
 	hlt
 	jmp .stop
 
+; Another vCPU (KEEL_HC_VCPU_START): rdi = its id, rsp = its stack. Same
+; GDT, then guest_ap_main(id) (guest/smp.c), which does not return.
+global guest_ap_entry
+extern guest_ap_main
+guest_ap_entry:
+	lgdt [gdt_ptr]
+	mov ax, 0x10
+	mov ds, ax
+	mov es, ax
+	mov ss, ax
+	mov fs, ax
+	mov gs, ax
+	lea rax, [.ap_cs_reloaded]
+	push qword 0x08
+	push rax
+	o64 retf
+.ap_cs_reloaded:
+	and rsp, -16
+	call guest_ap_main
+.ap_stop:
+	hlt
+	jmp .ap_stop
+
 section .data
 align 16
 gdt:

@@ -16,6 +16,7 @@ struct guest_info {
 __printf(1, 2) void guest_printf(const char *fmt, ...);
 void guest_detect_vendor(void);
 u64 guest_hypercall(u64 nr, u64 *rbx, u64 *rcx);
+u64 guest_hypercall3(u64 nr, u64 rbx, u64 rcx, u64 rdx); /* rax result */
 __noreturn void guest_done(u64 failures, u64 tests);
 u32 guest_inl(u16 port);
 void guest_outl(u16 port, u32 v);
@@ -23,6 +24,7 @@ void guest_cpuid(u32 leaf, u32 r[4]);
 
 /* traps.c: the guest's own GDT and IDT; #GP can be expected by a test. */
 void guest_traps_init(void);
+void guest_traps_load(void); /* another vCPU: the same IDT */
 /* Run fn expecting it to raise #GP from a 2-byte instruction (RDMSR/WRMSR);
  * true when it did. */
 bool guest_expect_gp(void (*fn)(void));
@@ -39,4 +41,7 @@ struct guest_test {
 	int (*run)(const struct guest_info *gi, bool flip, char *why, size_t len);
 };
 extern const struct guest_test guest_tests[];
+/* smp.c: every vCPU faults its own and a shared range at once; dirty logging
+ * and harvests while the others write; zaps while the others read. */
+int guest_test_smp(const struct guest_info *gi, bool flip, char *why, size_t len);
 extern const size_t guest_test_count;

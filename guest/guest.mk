@@ -1,6 +1,6 @@
 # guest/: the self-test guest, a flat 64-bit binary embedded in keel.efi
 # (boot/guest_blob.asm). It reuses lib/ for string and printf.
-GUEST_SRCS := guest/entry.asm guest/main.c guest/lib.c guest/traps.c guest/tests.c \
+GUEST_SRCS := guest/entry.asm guest/main.c guest/lib.c guest/traps.c guest/tests.c guest/smp.c \
 	lib/string.c lib/printf.c
 GUEST_CFLAGS := $(COMMON_CFLAGS) -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables \

@@ -81,6 +81,17 @@ u64 guest_hypercall(u64 nr, u64 *rbx, u64 *rcx)
 	return a;
 }
 
+u64 guest_hypercall3(u64 nr, u64 rbx, u64 rcx, u64 rdx)
+{
+	u64 a = nr;
+
+	if (use_vmcall)
+		asm volatile("vmcall" : "+a"(a), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	else
+		asm volatile("vmmcall" : "+a"(a), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	return a;
+}
+
 void guest_done(u64 failures, u64 tests)
 {
 	for (;;) {

@@ -228,5 +228,6 @@ const struct guest_test guest_tests[] = {
 	{ "ram-2m", test_ram_2m },
 	{ "ram-1g", test_ram_1g },
 	{ "open-bus", test_open_bus },
+	{ "smp", guest_test_smp },
 };
 const size_t guest_test_count = ARRAY_SIZE(guest_tests);

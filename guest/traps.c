@@ -45,6 +45,14 @@ void guest_traps_init(void)
 	asm volatile("lidt %0" : : "m"(p));
 }
 
+/* Another vCPU: the same IDT. */
+void guest_traps_load(void)
+{
+	struct idt_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+
+	asm volatile("lidt %0" : : "m"(p));
+}
+
 void guest_trap(struct trap_frame *f)
 {
 	if (f->vector == X86_VEC_GP && gp_expected) {

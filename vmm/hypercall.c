@@ -3,6 +3,7 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include "guest/abi.h"
+#include "vmm/smp.h"
 #include "vmm/vmm.h"
 
 static void hc_done(struct vcpu *v)
@@ -12,7 +13,7 @@ static void hc_done(struct vcpu *v)
 	vm->guest_failures = v->regs.rbx;
 	vm->guest_tests = v->regs.rcx;
 	vm->guest_pass = vm->guest_failures == 0 && vm->guest_tests > 0;
-	vm->state = VM_DONE;
+	__atomic_store_n(&vm->state, VM_DONE, __ATOMIC_RELEASE);
 	host_log("keel: vm %s: guest reports %llu of %llu self-tests failed\n", vm->name,
 		 (unsigned long long)vm->guest_failures, (unsigned long long)vm->guest_tests);
 }
@@ -29,7 +30,8 @@ void vmm_handle_hypercall(struct vcpu *v)
 		hc_done(v);
 		return;
 	default:
-		v->regs.rax = (u64)-ENOSYS;
+		if (!vmm_smp_hypercall(v))
+			v->regs.rax = (u64)-ENOSYS;
 		break;
 	}
 	vmm_skip_insn(v);

@@ -70,4 +70,6 @@ struct vcpu {
 	struct mmu_vcpu *mmu;
 	struct vcpu_stats stats;
 	void *hw; /* vendor state: VMCB page(s) or VMCS region */
+	unsigned cpu;  /* the host CPU it runs on (vmm/smp.c pins one per CPU) */
+	bool leave;    /* it asked to stop (KEEL_HC_VCPU_EXIT): its run loop ends */
 };

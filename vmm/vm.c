@@ -14,6 +14,7 @@
 #include "guest/abi.h"
 #include "mmu/mmu.h"
 #include "vmm/guest_setup.h"
+#include "vmm/smp.h"
 #include "vmm/vmm.h"
 
 void vm_stop(struct vm *vm, const char *fmt, ...)
@@ -25,14 +26,17 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
-	vm->state = VM_STOPPED;
+	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
 	host_log("keel: vm %s stopped: %s\n", vm->name, vm->stop_reason);
+	vmm_kick_all(vm); /* vCPUs on other CPUs see it at their next exit */
 }
 
 /* One memslot per RAM region boot/ reserved; their alignment lets the MMU
  * map 2 MiB- and 1 GiB-aligned guest regions with huge pages. */
 static int vm_add_ram(struct vm *vm, const struct vm_setup *s)
 {
+	vm->nr_ram = s->nr_ram;
+	memcpy(vm->ram, s->ram, sizeof(vm->ram));
 	for (unsigned i = 0; i < s->nr_ram; i++) {
 		const struct vm_ram_region *r = &s->ram[i];
 		struct memslot_desc d = {
@@ -82,34 +86,48 @@ static void vcpu_kick(void *arg)
 	pcpu_kick(((struct pcpu *)arg)->id);
 }
 
-static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *initial)
+/* On the CPU that will run it (v->cpu), with v->id and v->regs set: the
+ * backend builds the VMCB/VMCS from v->regs. */
+int vmm_vcpu_setup(struct vm *vm, struct vcpu *v)
 {
 	int r;
 
-	memset(v, 0, sizeof(*v));
-	v->vm = vm;
-	v->id = 0;
-	v->regs = *initial; /* before vcpu_init: the backend builds from it */
 	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
 	if (!v->mmu)
 		return -ENOMEM;
-	mmu_vcpu_set_kick(v->mmu, vcpu_kick, pcpu_this()); /* it runs on this CPU */
+	mmu_vcpu_set_kick(v->mmu, vcpu_kick, pcpu_get(v->cpu)); /* pinned: v->cpu */
 	r = vm->ops->vcpu_init(v);
 	if (r)
 		mmu_vcpu_destroy(v->mmu);
 	return r;
 }
 
-static void vcpu_destroy(struct vcpu *v)
+static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *initial)
+{
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = 0;
+	v->cpu = host_cpu_id();
+	v->regs = *initial;
+	return vmm_vcpu_setup(vm, v);
+}
+
+/* On the CPU that ran it. */
+void vmm_vcpu_teardown(struct vcpu *v)
 {
 	v->vm->ops->vcpu_free(v);
 	mmu_vcpu_destroy(v->mmu);
 }
 
-/* Enter the guest until it ends or is stopped. */
-static void vm_run_loop(struct vm *vm, struct vcpu *v)
+static bool vm_running(struct vm *vm)
 {
-	while (vm->state == VM_RUNNING) {
+	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
+}
+
+/* Enter the guest until it ends, is stopped, or this vCPU leaves. */
+void vmm_run_loop(struct vm *vm, struct vcpu *v)
+{
+	while (vm_running(vm) && !v->leave) {
 		hpa_t root;
 		bool flush = false;
 
@@ -129,17 +147,23 @@ static void vm_run_loop(struct vm *vm, struct vcpu *v)
 	}
 }
 
-static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_result *res)
+static void vm_collect(const struct vm *vm, struct vm_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->pass = vm->state == VM_DONE && vm->guest_pass;
-	res->exits = v->stats.exits;
-	res->npf = v->stats.tdp_faults;
+	for (unsigned i = 0; i < vm->max_vcpus; i++) {
+		if (!vm->vcpus[i])
+			continue;
+		res->vcpus++;
+		res->exits += vm->vcpus[i]->stats.exits;
+		res->npf += vm->vcpus[i]->stats.tdp_faults;
+	}
 	res->failures = vm->guest_failures;
 	res->tests = vm->guest_tests;
 	res->open_bus = vm->open_bus_reads + vm->open_bus_writes;
 	memcpy(res->stop_reason, vm->stop_reason, sizeof(res->stop_reason));
 	mmu_get_stats(vm->mmu, &res->mmu);
+	mmu_get_flush_stats(vm->mmu, &res->flush);
 }
 
 static void log_time(const struct vm *vm, const struct vm_result *res, u64 ns)
@@ -180,18 +204,25 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 		ops->cpu_disable(cpu);
 		return -ENOMEM;
 	}
+	vm->max_vcpus = s->max_vcpus ? s->max_vcpus : host_cpu_count();
+	vm->max_vcpus = MIN(MIN(vm->max_vcpus, host_cpu_count()), VM_MAX_VCPUS);
 	r = guest_setup(vm, s, &initial);
 	if (!r)
 		r = vcpu_create(vm, &v, &initial);
+	if (!r)
+		vm->vcpus[0] = &v;
 	if (!r) {
 		u64 t0 = host_time_ns();
 
 		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
 			 (unsigned long long)v.regs.rip);
-		vm_run_loop(vm, &v);
-		vm_collect(vm, &v, res);
+		vmm_run_loop(vm, &v);
+		vmm_end_other_vcpus(vm);
+		vm_collect(vm, res);
 		log_time(vm, res, host_time_ns() - t0);
-		vcpu_destroy(&v);
+		vmm_vcpu_teardown(&v);
+		vm->vcpus[0] = NULL;
+		vmm_free_other_vcpus(vm);
 	}
 	mmu_destroy(vm->mmu);
 	host_free(vm);

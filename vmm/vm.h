@@ -18,6 +18,7 @@ struct mmu;
 #define VM_MAX_RAM_REGIONS MMU_MAX_SLOTS
 #define VM_STOP_REASON_MAX 128
 #define VM_SERIAL_LINE_MAX 160
+#define VM_MAX_VCPUS 8
 
 /* A piece of guest RAM and the host memory behind it (one memslot). */
 struct vm_ram_region {
@@ -36,6 +37,7 @@ struct vm_setup {
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
+	unsigned max_vcpus;     /* keel.cfg cpus; 0: one per host CPU */
 };
 
 enum vm_state {
@@ -66,13 +68,23 @@ struct vm {
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
 	unsigned evict_streak; /* evictions since the last fault that mapped */
+	/* SMP (vmm/smp.c): vCPU 0 is the boot vCPU, run by the boot CPU; vCPU i
+	 * runs on host CPU i once the guest starts it. */
+	unsigned max_vcpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	u32 vcpu_finished[VM_MAX_VCPUS];  /* atomic: its run loop ended */
+	struct vm_ram_region ram[VM_MAX_RAM_REGIONS]; /* one memslot each */
+	unsigned nr_ram;
+	u64 *dirty[VM_MAX_RAM_REGIONS];   /* last harvest, per slot */
 };
 
 struct vm_result {
 	bool pass;
 	u64 exits, npf, failures, tests;
 	u64 open_bus;
+	unsigned vcpus;       /* vCPUs that ran */
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
+	struct mmu_flush_stats flush;
 	char stop_reason[VM_STOP_REASON_MAX];
 };
 

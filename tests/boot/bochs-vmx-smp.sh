@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boot test: host CPUs under Bochs VMX (cpu model tigerlake, cpu: count=2).
-# Both CPUs are started and enter VMX operation, the guest passes, and kick
-# IPIs that CPU 1 sends to the CPU in guest mode force VM exits that are
+# Both CPUs are started and enter VMX operation, the self-test passes with 2
+# vCPUs (its SMP part: concurrent faults, dirty logging and harvests while
+# the other vCPU writes, zaps while it reads, remote flushes kicking it), and
+# kick IPIs that CPU 1 sends to the CPU in guest mode force VM exits that are
 # acknowledged (keel.cfg debug-kick). One short boot (64 MiB of guest memory).
 #
 #   tests/boot/bochs-vmx-smp.sh [--efi=build/keel.efi] [--out=build/bochs-vmx-smp]
@@ -32,6 +34,11 @@ check "bochs-vmx-smp: both CPUs started" log_has '^keel: cpus started=2'
 check "bochs-vmx-smp: cpu 1 entered VMX operation" log_has '^vmx: cpu 1 in VMX operation'
 check "bochs-vmx-smp: kicks were taken as VM exits, nothing else arrived" \
 	log_has '^keel: debug-kick: sent [1-9][0-9]* kicks, cpu 0 took [1-9][0-9]*, other interrupts 0'
-check "bochs-vmx-smp: the summary says cpus=2" log_has '^keel: done guest=selftest result=pass .* cpus=2'
+check "bochs-vmx-smp: the SMP self-test passed" log_has '^guest: PASS smp$'
+check "bochs-vmx-smp: remote flushes kicked the other vCPU" \
+	log_has '^keel: smp vcpus=2 remote_flushes=[1-9][0-9]* kicks=[1-9][0-9]* '
+check "bochs-vmx-smp: the summary says cpus=2 vcpus=2" \
+	log_has '^keel: done guest=selftest result=pass .* cpus=2 vcpus=2'
+
 
 tap_end

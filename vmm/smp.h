@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Several vCPUs in one VM, one per host CPU (vmm/smp.c). */
+#pragma once
+
+#include "vmm/vm.h"
+
+/* The SMP and MMU hypercalls of guest/abi.h; false for any other number. */
+bool vmm_smp_hypercall(struct vcpu *v);
+/* After the VM stopped running: end every other vCPU's run loop (kicking its
+ * CPU) and wait for it; then free them. */
+void vmm_end_other_vcpus(struct vm *vm);
+void vmm_free_other_vcpus(struct vm *vm);
+/* Make every vCPU on another CPU leave the guest (it sees the VM state). */
+void vmm_kick_all(struct vm *vm);
+
+/* vm.c: one vCPU's life on the CPU that runs it. */
+int vmm_vcpu_setup(struct vm *vm, struct vcpu *v);
+void vmm_run_loop(struct vm *vm, struct vcpu *v);
+void vmm_vcpu_teardown(struct vcpu *v);
