@@ -49,6 +49,13 @@ static void test_all_keys(void **state)
 	assert_int_equal(parse(&c, "debug-panic = maybe\n", err), -EINVAL);
 	assert_int_equal(parse(&c, "guest-mem = 2112M\n", err), 0);
 	assert_int_equal(c.guest_mem, 2112ull << 20);
+	assert_int_equal(c.cpus, 0); /* default: every started CPU */
+	assert_int_equal(parse(&c, "cpus = 2\ndebug-kick = yes\n", err), 0);
+	assert_int_equal(c.cpus, 2);
+	assert_true(c.debug_kick);
+	assert_int_equal(parse(&c, "cpus = 0\n", err), -EINVAL);
+	assert_int_equal(parse(&c, "cpus = 9\n", err), -EINVAL);
+	assert_int_equal(parse(&c, "cpus = two\n", err), -EINVAL);
 }
 
 static void test_errors_name_the_line(void **state)

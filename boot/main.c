@@ -129,6 +129,8 @@ static int reserve_guest_memory(struct boot_state *b)
 		 (unsigned long long)(b->cfg.guest_mem >> 20), (unsigned long long)b->mem_top.v);
 	b->setup.mem_size = b->cfg.guest_mem;
 	b->setup.max_vcpus = b->cfg.cpus;
+	if (b->cfg.debug_kick) /* CPU 1 sends the kicks: it cannot run a vCPU */
+		b->setup.max_vcpus = 1;
 	r = memmap_reserve_guest(&b->efi, &b->setup);
 	if (r)
 		log_error("keel: no room for %llu MiB of guest memory (%s); lower guest-mem in "

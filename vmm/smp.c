@@ -39,6 +39,7 @@ static u64 hc_vcpu_start(struct vcpu *caller)
 	struct vm *vm = caller->vm;
 	u64 id = caller->regs.rbx;
 	struct vcpu *v;
+	int r;
 
 	if (caller->id != 0 || id == 0 || id >= vm->max_vcpus)
 		return (u64)-EINVAL;
@@ -60,10 +61,11 @@ static u64 hc_vcpu_start(struct vcpu *caller)
 	v->regs.rsp = caller->regs.rdx;
 	v->regs.rdi = id;
 	vm->vcpus[id] = v;
-	if (pcpu_run_on(v->cpu, vcpu_thread, v)) {
+	r = pcpu_run_on(v->cpu, vcpu_thread, v);
+	if (r) {
 		vm->vcpus[id] = NULL;
 		host_free(v);
-		return (u64)-ENODEV;
+		return (u64)(s64)r;
 	}
 	host_log("keel: vm %s: vcpu %u started on cpu %u at rip=0x%llx\n", vm->name, v->id,
 		 v->cpu, (unsigned long long)v->regs.rip);

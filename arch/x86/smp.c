@@ -94,12 +94,18 @@ int pcpu_run_on(unsigned cpu, pcpu_fn fn, void *arg)
 {
 	struct pcpu *c = pcpu_get(cpu);
 
+	pcpu_fn none = NULL;
+
 	if (!c || cpu == host_cpu_id() || !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
 		return -EINVAL;
-	while (__atomic_load_n(&c->fn, __ATOMIC_ACQUIRE))
-		cpu_relax();
-	__atomic_store_n(&c->arg, arg, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->fn, fn, __ATOMIC_RELEASE);
+	/* One item at a time; a busy CPU (running a vCPU) refuses. The arg is
+	 * stored before fn is published: the CPU reads it after seeing fn. */
+	if (__atomic_load_n(&c->fn, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	__atomic_store_n(&c->arg, arg, __ATOMIC_RELEASE);
+	if (!__atomic_compare_exchange_n(&c->fn, &none, fn, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return -EBUSY;
 	return 0;
 }
 

@@ -25,7 +25,8 @@ void smp_init_boot_cpu(void);
  * (the boot CPU included); host_cpu_count() says the same afterwards. */
 unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b);
 
-/* Run fn(arg) on CPU 'cpu' (not the caller's), after what it runs now. */
+/* Run fn(arg) on CPU 'cpu' (not the caller's). -EBUSY while it still runs
+ * an earlier item (e.g. a vCPU), -EINVAL for a CPU that is not running. */
 int pcpu_run_on(unsigned cpu, pcpu_fn fn, void *arg);
 /* Wait until CPU 'cpu' has finished everything given to it. */
 void pcpu_wait(unsigned cpu);
