@@ -2,6 +2,7 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/desc.h"
+#include "arch/x86/irq.h"
 
 /* Descriptor bits (Intel SDM vol. 3 3.4.5). */
 #define SEG_ACCESSED BIT(40)
@@ -82,9 +83,10 @@ static void idt_build(void)
 
 	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
 		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
-	stubs = (u64)(uintptr_t)x86_irq_stubs;
+	/* Host interrupts (intr.c): acknowledged, kicks counted. */
 	for (unsigned v = X86_NR_EXCEPTIONS; v < 256; v++)
-		idt_set(v, stubs + (v - X86_NR_EXCEPTIONS) * X86_TRAP_STUB_SIZE, 0);
+		idt_set(v, (u64)(uintptr_t)x86_irq_stubs + (v - X86_NR_EXCEPTIONS) * X86_IRQ_STUB_SIZE,
+			0);
 	idt_built = true;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Keel's own descriptor tables: GDT (flat 64-bit code and data, one TSS),
- * IDT (exception vectors 0-31 go to the panic path, 32-255 to irq.c), TSS with an IST stack
+ * IDT (exception vectors 0-31 go to the panic path, 32-255 to intr.c), TSS with an IST stack
  * for #DF, NMI and #MC so a blown stack still produces a report. The
  * selectors equal the ones of the guest's initial state (vmm/vcpu.h). Each
  * CPU has its own GDT and TSS; the IDT is shared. A
@@ -31,6 +31,5 @@ int desc_init_ap(void *ist_stack_top);
 /* entry.asm */
 void x86_load_gdt(const struct desc_ptr *gdtr, u16 code_sel, u16 data_sel);
 extern const u8 x86_trap_stubs[];
-extern const u8 x86_irq_stubs[]; /* vectors 32-255 (irq.c) */
 #define X86_TRAP_STUB_SIZE 16
 #define X86_NR_EXCEPTIONS 32

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Interrupts Keel takes around guest entries (irq.c). */
+/* Interrupts Keel takes around guest entries (intr.c, irq.asm). */
 #pragma once
 
 #include <keel/types.h>
 
+/* arch/x86/irq.asm: the stubs of vectors 32-255, 16 bytes apart, calling
+ * host_irq(vector). */
+#define X86_IRQ_STUB_SIZE 16
+extern const u8 x86_irq_stubs[];
+void host_irq(u64 vector);
 /* Acknowledge an interrupt the CPU consumed on a VM exit (VMX). */
 void irq_acknowledged(u8 vector);
 /* Per CPU: kick IPIs taken, and other interrupts taken (should stay 0). */

@@ -38,7 +38,7 @@ static void decode_details(struct vcpu *v, struct vm_exit *e, u32 basic, u32 int
 		break;
 	case EXIT_EXTINT:
 		/* Keel runs with interrupts off: the exit acknowledged the
-		 * interrupt (vector in qual[1]); irq.c counts it and sends the
+		 * interrupt (vector in qual[1]); intr.c counts it and sends the
 		 * EOI (a kick, arch/x86/smp.c). An NMI while Keel stops every CPU
 		 * stops this one; any other is logged and dropped. */
 		e->qual[1] = intr;

@@ -13,9 +13,8 @@
 
 static u64 kicks[KEEL_MAX_CPUS], others[KEEL_MAX_CPUS];
 
-void irq_entry(u64 vector);
-
-void irq_entry(u64 vector)
+/* From arch/x86/irq.asm, every vector 32-255. */
+void host_irq(u64 vector)
 {
 	unsigned cpu = host_cpu_id();
 
@@ -31,7 +30,7 @@ void irq_entry(u64 vector)
  * still owed). */
 void irq_acknowledged(u8 vector)
 {
-	irq_entry(vector);
+	host_irq(vector);
 }
 
 u64 irq_kicks_taken(unsigned cpu)
