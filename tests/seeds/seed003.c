@@ -62,11 +62,13 @@ static void invalidate_at_install(enum env_hook h, void *arg, void *ctx)
 {
 	pthread_t *th = ctx;
 
-	env_hosted_bind_hook(HOOK_FAULT_BEFORE_INSTALL, NULL, NULL);
+	env_hosted_unbind_hook(HOOK_FAULT_BEFORE_INSTALL, invalidate_at_install);
 	assert_int_equal(pthread_create(th, NULL, thread_invalidate, NULL), 0);
 	env_gate_wait(&s3->invalidator_started);
-	while (!mmu_rwlock_writers_waiting(&s3->t->mmu->lock))
-		env_yield();
+	ktest_step("fault at its install point, invalidation started");
+	KTEST_SPIN_UNTIL(mmu_rwlock_writers_waiting(&s3->t->mmu->lock) ||
+				 __atomic_load_n(&s3->invalidated, __ATOMIC_ACQUIRE),
+			 "the invalidation waiting for the MMU lock");
 	assert_false(__atomic_load_n(&s3->invalidated, __ATOMIC_ACQUIRE));
 }
 

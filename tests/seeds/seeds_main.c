@@ -11,7 +11,7 @@ void seeds_assert_to_cmocka(const char *expr, const char *file, int line)
 
 #define SEED_TEST(fn) cmocka_unit_test_setup_teardown(fn, tmmu_setup, tmmu_teardown)
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		SEED_TEST(seed000_split_livelock),
@@ -27,5 +27,5 @@ int main(void)
 		SEED_TEST(seed004_delete_waits_for_reader),
 	};
 
-	return cmocka_run_group_tests_name("seeds_mmu", tests, NULL, NULL);
+	return ktest_run_group("seeds_mmu", tests, argc, argv);
 }
