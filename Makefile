@@ -131,7 +131,7 @@ bench: deps-test
 # Planted bugs: each applied to a scratch copy, the plain hosted suite run
 # there (the copy reuses build/plain, so only the mutated file rebuilds).
 mutants: deps-test
-	@$(MAKE) --no-print-directory $(HOSTED_BINS)
+	@$(MAKE) --no-print-directory $(HOSTED_BINS) $(BUILD)/tsan/unit_race
 	@scripts/mutants.sh
 
 print-hosted-tests:

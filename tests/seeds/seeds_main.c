@@ -21,8 +21,10 @@ int main(int argc, char **argv)
 		SEED_TEST(seed001_nomem_under_shared_lock),
 		SEED_TEST(seed002_unsync_marking),
 		SEED_TEST(seed002_counter_underflow_asserts),
+		SEED_TEST(seed002_parked_install_after_table_replaced),
 		SEED_TEST(seed003_obsolete_root_install),
 		SEED_TEST(seed003_invalidate_waits_for_install),
+		SEED_TEST(seed003_invalidate_before_fault_locks),
 		SEED_TEST(seed004_prefault_vs_slot_delete),
 		SEED_TEST(seed004_delete_waits_for_reader),
 	};
