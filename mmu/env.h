@@ -87,6 +87,8 @@ enum env_hook {
 	                              waiting for readers of the old one */
 	HOOK_SLOT_SYNC_END,        /* ... and has finished waiting */
 	HOOK_ROOTS_INVALIDATED,    /* exclusive lock held, generation just bumped */
+	HOOK_RECLAIM_RETIRE,       /* reclaim_retire: inside reclaim_lock, between
+	                              reading the list head and storing the new one */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

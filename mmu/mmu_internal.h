@@ -93,7 +93,9 @@ struct mmu_counters {
 
 struct mmu {
 	const struct spte_format *fmt;   /* immutable */
-	int max_level;                   /* largest leaf level used (1..3) */
+	int max_level;                   /* atomic: largest leaf level used (1..3);
+	                                    written under lock exclusive, which
+	                                    also invalidates every root */
 
 	struct mmu_rwlock lock;          /* the MMU lock */
 	struct mmu_spinlock roots_lock;

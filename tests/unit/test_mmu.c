@@ -512,7 +512,7 @@ static void test_result_names(void **state)
 	{ #fn "_npt", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_npt },          \
 	{ #fn "_ept", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_ept }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		FMT_TESTS(test_fault_1g),
@@ -537,5 +537,5 @@ int main(void)
 		cmocka_unit_test(test_result_names),
 	};
 
-	return cmocka_run_group_tests_name("unit_mmu", tests, NULL, NULL);
+	return ktest_run_group("unit_mmu", tests, argc, argv);
 }

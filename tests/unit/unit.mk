@@ -1,11 +1,16 @@
 # MMU unit tests (cmocka): entry formats and walker, the MMU API, the flush
 # rules (model TLB), the locks; plus a compile-time check that exclusive-only
 # functions reject the shared-lock token.
-HOSTED_TESTS += unit_spte unit_mmu unit_tlb unit_lock
-$(call hosted_program,unit_spte,tests/unit/test_spte.c $(MMU_HOSTED_SRCS),-lcmocka)
-$(call hosted_program,unit_mmu,tests/unit/test_mmu.c $(MMU_HOSTED_SRCS),-lcmocka)
-$(call hosted_program,unit_tlb,tests/unit/test_tlb.c $(MMU_HOSTED_SRCS),-lcmocka)
-$(call hosted_program,unit_lock,tests/unit/test_lock.c $(MMU_HOSTED_SRCS),-lcmocka)
+HOSTED_TESTS += unit_spte unit_mmu unit_tlb unit_lock unit_race
+# Every cmocka program runs its cases through ktest (one child per case, a
+# watchdog each): link KTEST_SRCS.
+KTEST_SRCS := tests/unit/ktest.c
+$(call hosted_program,unit_spte,tests/unit/test_spte.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS),-lcmocka)
+$(call hosted_program,unit_mmu,tests/unit/test_mmu.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS),-lcmocka)
+$(call hosted_program,unit_tlb,tests/unit/test_tlb.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS),-lcmocka)
+$(call hosted_program,unit_lock,tests/unit/test_lock.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS),-lcmocka)
+# Data-race classes in the one interleaving that exposes each (test_race.c).
+$(call hosted_program,unit_race,tests/unit/test_race.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS),-lcmocka)
 
 # The right token compiles; the shared token passed to zap/reclaim does not.
 $(BUILD)/unit-token-check.stamp: tests/unit/token_misuse.c mmu/mmu_internal.h mmu/lock.h
