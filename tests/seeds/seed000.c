@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 000 (../shared/seeds/000_01986196b0580f77.txt): eager huge-page
+ * Seed 000 (docs/seeds/000.md): eager huge-page
  * splitting livelocks when every lock drop restarts the walk from the head
  * and the resched check fires before any work is done.
  *

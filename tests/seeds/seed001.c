@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 001 (../shared/seeds/001_3bca43c766c99661.txt, CVE-2022-45869): a
+ * Seed 001 (docs/seeds/001.md, CVE-2022-45869): a
  * shared-mode (read-locked) fault path reached code that zaps pages and
  * walks/edits a global list, racing with another vCPU's fault linking pages.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 002 (../shared/seeds/002_d89c9cd7655dc6ed.txt): shadow pages were
+ * Seed 002 (docs/seeds/002.md): shadow pages were
  * marked "unsync" from TDP-MMU faults holding mmu_lock only for read, so two
  * vCPUs did plain read-modify-writes of unsync_children at once; the counter
  * underflowed or hit 0 early.

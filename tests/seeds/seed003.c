@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 003 (../shared/seeds/003_bbce111885d45a80.txt): the stale-root check
+ * Seed 003 (docs/seeds/003.md): the stale-root check
  * assumed every root has a shadow page (special roots had none, so the check
  * dereferenced NULL), and the thread around it debated whether installing
  * SPTEs into an obsolete root is acceptable.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 004 (../shared/seeds/004_196ccc55c973f0ed.txt): KVM_PRE_FAULT_MEMORY
+ * Seed 004 (docs/seeds/004.md): KVM_PRE_FAULT_MEMORY
  * held the memslot SRCU read side across a retry loop while a slot deletion
  * waited in synchronize_srcu for that very reader: deadlock.
  *

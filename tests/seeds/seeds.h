@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Regression tests for the five seed bugs (/work/shared/seeds/, copied as
- * ../shared/seeds/00N_*.txt relative to the repository). Each test recreates
+ * Regression tests for the five seed bugs (docs/seeds.md; each bug is
+ * retold in docs/seeds/00N.md with its origin and timeline). Each test recreates
  * the bug's interleaving deterministically with the hosted environment's
  * hooks and gates, and asserts the invariant that rules the bug out.
  * docs/seeds.md explains each one.
