@@ -278,7 +278,9 @@ int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len)
 		return 0;
 	if (gpa.v + len < gpa.v)
 		return -EINVAL;
-	end = ALIGN_UP(gpa.v + len, PAGE_SIZE) >> PAGE_SHIFT;
+	/* From the last byte: ALIGN_UP(gpa + len) wraps to 0 in the top page
+	 * of the address space, which would end the loop before it began. */
+	end = ((gpa.v + len - 1) >> PAGE_SHIFT) + 1;
 	while (gfn < end) {
 		struct fault f = { .gfn = gfn, .access = MMU_ACC_READ };
 		enum mmu_fault_result r = fault_gfn(mv, &f);

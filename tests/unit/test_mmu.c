@@ -393,6 +393,65 @@ static void test_prefault(void **state)
 	assert_int_equal(st.maps_4k, 3);
 	assert_int_equal(mmu_prefault(t->v, GPA(SZ_2M), 3 * SZ_2M), -ENOENT);
 	assert_int_equal(mmu_prefault(t->v, GPA(~0ull - 10), 100), -EINVAL);
+	/* The top page of the address space: rounding the end up would wrap
+	 * to 0 and report success for a range no slot covers. */
+	assert_int_equal(mmu_prefault(t->v, GPA(~0ull - 0xfff), 0x800), -ENOENT);
+	assert_int_equal(mmu_prefault(t->v, GPA(~0ull - 0xfff), 0x1000), -EINVAL);
+}
+
+/*
+ * Bounded units in a valid root: with the resched policy at "always yield
+ * now", every unit of a zap between two lock drops removes at most one
+ * leaf, even while another vCPU refills pages behind the zap's cursor at
+ * each drop. (Tearing tables down in a valid root would remove a refilled
+ * table, and every leaf in it, in one unit.)
+ */
+struct zap_units {
+	struct mmu_vcpu *refiller;
+	struct mmu *mmu;
+	u64 last_zaps, max_per_unit, drops;
+};
+
+static void zap_unit_check(enum env_hook h, void *arg, void *ctx)
+{
+	struct zap_units *z = ctx;
+	struct mmu_stats st;
+
+	mmu_get_stats(z->mmu, &st);
+	z->max_per_unit = MAX(z->max_per_unit, st.zaps - z->last_zaps);
+	/* Refill behind the cursor: gfns the zap has passed. */
+	if (z->drops++ < 600 && z->drops % 2 == 0)
+		assert_int_equal(tmmu_fault(z->refiller, (z->drops / 2) << 12, MMU_ACC_WRITE),
+				 MMU_FAULT_FIXED);
+	mmu_get_stats(z->mmu, &st);
+	z->last_zaps = st.zaps;
+}
+
+static void test_zap_units_bounded(void **state)
+{
+	struct tmmu *t = *state;
+	struct zap_units z = { .mmu = t->mmu };
+	struct mmu_stats st;
+
+	z.refiller = mmu_vcpu_create(t->mmu, 1);
+	tmmu_add_slot(t->mmu, 0, 0, 2 * MIB2_PAGES, BACKING + 1, 0); /* 4 KiB leaves */
+	for (u64 g = 0; g < 2 * MIB2_PAGES; g++)
+		assert_int_equal(tmmu_fault(t->v, g << 12, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	mmu_get_stats(t->mmu, &st);
+	z.last_zaps = st.zaps;
+	env_hosted_bind_hook(HOOK_EXCL_YIELD, zap_unit_check, &z);
+	env_hosted_set_resched(ENV_RESCHED_ALWAYS);
+	ktest_step("zap with a yield per unit, refilling behind the cursor");
+	mmu_zap_gfn_range(t->mmu, GFN(0), GFN(2 * MIB2_PAGES));
+	env_hosted_set_resched(ENV_RESCHED_WHEN_CONTENDED);
+	env_hosted_bind_hook(HOOK_EXCL_YIELD, NULL, NULL);
+	mmu_get_stats(t->mmu, &st);
+	assert_true(z.drops > 1000);
+	if (z.max_per_unit > 1)
+		fail_msg("one unit of a valid-root zap removed %llu leaves",
+			 (unsigned long long)z.max_per_unit);
+	tmmu_assert_verify(t->mmu);
+	mmu_vcpu_destroy(z.refiller);
 }
 
 /* The level-1 entry mapping gfn in the only root (test-only access). */
@@ -540,6 +599,7 @@ int main(int argc, char **argv)
 		FMT_TESTS(test_bad_slots),
 		FMT_TESTS(test_zap_range),
 		FMT_TESTS(test_zap_partial_huge),
+		FMT_TESTS(test_zap_units_bounded),
 		FMT_TESTS(test_invalidate_roots),
 		FMT_TESTS(test_slot_move_delete),
 		FMT_TESTS(test_dirty_log_cycle),
