@@ -21,3 +21,16 @@ $(BUILD)/unit-token-check.stamp: tests/unit/token_misuse.c mmu/mmu_internal.h mm
 	  echo "token check: a shared-lock token was accepted by exclusive-only functions"; exit 1; fi
 	@touch $@
 $(foreach f,$(FLAVOURS),$(BUILD)/$(f)/unit_mmu): | $(BUILD)/unit-token-check.stamp
+
+# MMU_BUG_ON in every build: unit_bug with the flavour's flags, unit_bug_rel
+# with -DKEEL_NDEBUG on top (assertions compiled out; the checks must stay).
+# One compiler run (its own objects would clash with the flavour's).
+HOSTED_TESTS += unit_bug unit_bug_rel
+UNIT_BUG_SRCS := tests/unit/test_bug.c $(KTEST_SRCS) $(MMU_HOSTED_SRCS)
+$(call hosted_program,unit_bug,$(UNIT_BUG_SRCS),-lcmocka)
+define unit_bug_rel_rule
+$(BUILD)/$(1)/unit_bug_rel: $(UNIT_BUG_SRCS) $(wildcard mmu/*.h include/keel/*.h tests/unit/*.h)
+	@mkdir -p $$(@D)
+	$$(CC) $$(HOSTED_CFLAGS) $$(FLAVOUR_CFLAGS_$(1)) -DKEEL_NDEBUG -o $$@ $(UNIT_BUG_SRCS) -lcmocka
+endef
+$(foreach f,$(FLAVOURS),$(eval $(call unit_bug_rel_rule,$(f))))
