@@ -78,6 +78,7 @@ void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 en
 void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end)
 {
 	roots_for_each_valid(x, zap_root_range, start, end);
+	nmmu_l1_zap(x, start, end); /* and every shadow table built on them */
 }
 
 void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
