@@ -134,3 +134,15 @@ typedef void (*nmmu_leaf_cb)(void *ctx, const struct nmmu_key *key, u64 l2gfn, h
 /* Under L1's slots_lock, L1 mmu_lock exclusive and the nested lock. */
 void nmmu_for_each_leaf(struct nmmu *n, nmmu_leaf_cb cb, void *ctx);
 void nmmu_set_hook(struct nmmu *n, nmmu_hook_fn fn, void *ctx);
+
+/* The shadow leaf that maps l2gfn in the vCPU's current root, looked up as
+ * a hardware walk would use it (L1 slot read side, L1 mmu_lock shared and the
+ * nested lock held): hfn of that exact page; 'dirty_ok' is false only for a
+ * writable leaf in a dirty-logged L1 slot whose page is not marked dirty. */
+struct nmmu_lookup {
+	hfn_t hfn;
+	int level;
+	u32 perms;
+	bool dirty_ok;
+};
+bool nmmu_debug_lookup(struct nmmu_vcpu *nv, ngfn_t l2gfn, struct nmmu_lookup *out);

@@ -165,3 +165,37 @@ void nmmu_for_each_leaf(struct nmmu *n, nmmu_leaf_cb cb, void *ctx)
 	mmu_unlock_excl(&x);
 	mmu_spin_unlock(&n->l1->slots_lock);
 }
+
+bool nmmu_debug_lookup(struct nmmu_vcpu *nv, ngfn_t l2gfn, struct nmmu_lookup *out)
+{
+	struct nmmu *n = nv->n;
+	const struct spte_format *f = n->sm->fmt;
+	int idx = srcu_read_lock(&n->l1->slots_srcu);
+	struct mmu_shared s = mmu_lock_shared(n->l1);
+	struct nmmu_excl nx = nmmu_lock(n);
+	struct tdp_iter it;
+	bool found = false;
+
+	if (!nv->root || !nv->root->base.pt)
+		goto out;
+	for_each_tdp_pte(&it, f, nv->root->base.pt->spt, GFN(l2gfn.v), GFN(l2gfn.v + 1), 1) {
+		const struct memslot *slot;
+		u64 hfn;
+
+		if (!spte_is_leaf(f, it.old, it.level))
+			continue;
+		hfn = spte_leaf_hfn(f, it.old, it.level).v + (l2gfn.v - it.gfn);
+		*out = (struct nmmu_lookup){ HFN(hfn), it.level, spte_perms(f, it.old), true };
+		slot = slot_of_hfn(slots_deref(n->l1), hfn);
+		if (slot && (out->perms & MMU_ACC_WRITE) && (slot->d.flags & MEMSLOT_DIRTY_LOG))
+			out->dirty_ok = slot_dirty_test(slot, slot->d.base_gfn.v +
+							      (hfn - slot->d.backing.v));
+		found = true;
+		break;
+	}
+out:
+	nmmu_unlock(&nx);
+	mmu_unlock_shared(&s);
+	srcu_read_unlock(&n->l1->slots_srcu, idx);
+	return found;
+}
