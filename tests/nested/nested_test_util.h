@@ -12,6 +12,7 @@
 #include <string.h>
 #include "tests/unit/mmu_test_util.h"
 #include "mmu/nested_internal.h"
+#include "mmu/tdp_iter.h"
 
 #define N_P   BIT(0)
 #define N_RW  BIT(1)
@@ -111,6 +112,14 @@ static inline void fl1_map(struct fake_l1 *f, u64 ncr3, u64 l2gpa, u64 l1gpa, in
 	__atomic_store_n(fl1_entry(f, ncr3, l2gpa, level), v, __ATOMIC_RELEASE);
 }
 
+/* The host frame the vCPU's shadow maps l2gpa to, or 0. */
+static inline u64 lookup_hfn(struct nmmu_vcpu *nv, u64 l2gpa)
+{
+	struct nmmu_lookup l;
+
+	return nmmu_debug_lookup(nv, NGFN(l2gpa >> PAGE_SHIFT), &l) ? l.hfn.v : 0;
+}
+
 static const struct nmmu_npt_mode fl1_mode = { .maxphyaddr = 48, .nx = true, .gbpages = true };
 
 static inline void nassert_verify(struct nmmu *n)
@@ -137,3 +146,46 @@ static inline enum nmmu_fault_result nfault(struct nmmu_vcpu *nv, u64 ncr3, u32 
 	}
 	return r;
 }
+
+/* The usual fixture: 2 GiB of L1 memory in slot 0, NPT12 top table at NCR3,
+ * a nested MMU with 4 roots and one nested vCPU. */
+#define L1_PAGES (2 * GIB_PAGES)
+#define NCR3 0x1000ull
+#define ASID 1
+
+struct nt {
+	struct fake_l1 f;
+	struct nmmu *n;
+	struct nmmu_vcpu *nv;
+};
+
+static inline int nt_setup(void **state)
+{
+	struct nt *t = test_calloc(1, sizeof(*t));
+
+	env_hosted_reset();
+	fl1_init_mmu(&t->f, mmu_create(&spte_format_npt), L1_PAGES, 0);
+	memset(fl1_ptr(&t->f, NCR3), 0, PAGE_SIZE);
+	t->n = nmmu_create(t->f.mmu, 4);
+	assert_non_null(t->n);
+	t->nv = nmmu_vcpu_create(t->n, 0);
+	assert_non_null(t->nv);
+	*state = t;
+	return 0;
+}
+
+static inline int nt_teardown(void **state)
+{
+	struct nt *t = *state;
+
+	nassert_verify(t->n);
+	nmmu_vcpu_destroy(t->nv);
+	nmmu_destroy(t->n);
+	mmu_destroy(t->f.mmu);
+	assert_int_equal(env_hosted_pages_live(), 0);
+	fl1_fini(&t->f);
+	env_hosted_reset();
+	test_free(t);
+	return 0;
+}
+

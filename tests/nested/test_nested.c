@@ -9,46 +9,6 @@
 #include <pthread.h>
 #include "tests/nested/nested_test_util.h"
 
-#define L1_PAGES (2 * GIB_PAGES)
-#define NCR3 0x1000ull          /* NPT12 top table at L1 gpa 0x1000 */
-#define ASID 1
-
-struct nt {
-	struct fake_l1 f;
-	struct nmmu *n;
-	struct nmmu_vcpu *nv;
-};
-
-static int nt_setup(void **state)
-{
-	struct nt *t = test_calloc(1, sizeof(*t));
-
-	env_hosted_reset();
-	fl1_init_mmu(&t->f, mmu_create(&spte_format_npt), L1_PAGES, 0);
-	memset(fl1_ptr(&t->f, NCR3), 0, PAGE_SIZE);
-	t->n = nmmu_create(t->f.mmu, 4);
-	assert_non_null(t->n);
-	t->nv = nmmu_vcpu_create(t->n, 0);
-	assert_non_null(t->nv);
-	*state = t;
-	return 0;
-}
-
-static int nt_teardown(void **state)
-{
-	struct nt *t = *state;
-
-	nassert_verify(t->n);
-	nmmu_vcpu_destroy(t->nv);
-	nmmu_destroy(t->n);
-	mmu_destroy(t->f.mmu);
-	assert_int_equal(env_hosted_pages_live(), 0);
-	fl1_fini(&t->f);
-	env_hosted_reset();
-	test_free(t);
-	return 0;
-}
-
 static struct nmmu_lookup lookup(struct nt *t, u64 l2gpa)
 {
 	struct nmmu_lookup l = { 0 };
