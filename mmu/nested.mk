@@ -24,3 +24,6 @@ $(BUILD)/nested-token-check.stamp: tests/nested/token_misuse.c mmu/nested_intern
 	  echo "nested token check: a TDP MMU token was accepted by a nested mutator ($$m)"; exit 1; fi; done
 	@touch $@
 $(foreach f,$(FLAVOURS),$(BUILD)/$(f)/seeds_nested): | $(BUILD)/nested-token-check.stamp
+
+HOSTED_TESTS += stress_nested
+$(call hosted_program,stress_nested,tests/nested/stress_nested.c $(MMU_HOSTED_SRCS),-lcmocka)
