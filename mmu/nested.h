@@ -53,6 +53,7 @@ struct nmmu_vcpu;
 
 /* L1's paging mode at VMRUN decides NPT12's format (long mode only). */
 struct nmmu_npt_mode {
+	bool lma;      /* L1's EFER.LMA: 4-level long-mode NPT12 (else refused) */
 	u8 maxphyaddr; /* physical-address width L1 sees (CPUID 8000_0008 EAX[7:0]) */
 	bool nx;       /* L1's EFER.NXE: NPT12 bit 63 is NX, else reserved */
 	bool gbpages;  /* 1 GiB NPT12 leaves allowed (CPUID Page1GB given to L1) */

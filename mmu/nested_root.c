@@ -69,15 +69,24 @@ retry:
 	}
 }
 
+/*
+ * The footprint stays a superset of what the root maps at every moment the
+ * lock is free: it is cleared only once the root is found empty. (Clearing
+ * it first let a harvest, run while this drop yielded, skip a root that still
+ * held writable leaves.) Faults installing while the drop yields add to it.
+ */
 void nmmu_root_drop(struct nmmu_excl *nx, struct mmu_excl *l1x, struct nmmu_root *r)
 {
 	nmmu_assert_locked(nx);
 	atomic_set(&r->gen, r->gen + 1); /* first: faults in flight retry */
-	r->footprint = 0;
-	if (!r->base.pt)
+	if (!r->base.pt) {
+		r->footprint = 0;
 		return;
+	}
 	for (int level = 1; level <= TDP_ROOT_LEVEL; level++)
 		zap_pass(nx, l1x, r, level);
+	if (!atomic_read(&r->base.pt->meta.present))
+		r->footprint = 0;
 	nmmu_count(&nx->n->c.root_zaps);
 }
 

@@ -49,7 +49,7 @@ u32 nmmu_mode_bits(const struct nmmu_npt_mode *m)
 
 bool nmmu_mode_ok(const struct nmmu_npt_mode *m)
 {
-	return m->maxphyaddr >= 32 && m->maxphyaddr <= 52;
+	return m->lma && m->maxphyaddr >= 32 && m->maxphyaddr <= 52;
 }
 
 /* The accessor: an L1 table address to its host mapping (slot read side). */

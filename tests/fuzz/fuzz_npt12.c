@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	ncr3 = (u64)(data[0] % 16) << PAGE_SHIFT;
 	asid = 1 + data[1] % 3;
-	mode = (struct nmmu_npt_mode){ .maxphyaddr = 32 + data[2] % 21, .nx = data[3] & 1,
+	mode = (struct nmmu_npt_mode){ .lma = true, .maxphyaddr = 32 + data[2] % 21, .nx = data[3] & 1,
 				       .gbpages = data[3] & 2 };
 	nfaults = MIN((size - 8) / 8, 8);
 	memset(mem, 0, FZ_TABLES);

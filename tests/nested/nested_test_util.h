@@ -120,7 +120,7 @@ static inline u64 lookup_hfn(struct nmmu_vcpu *nv, u64 l2gpa)
 	return nmmu_debug_lookup(nv, NGFN(l2gpa >> PAGE_SHIFT), &l) ? l.hfn.v : 0;
 }
 
-static const struct nmmu_npt_mode fl1_mode = { .maxphyaddr = 48, .nx = true, .gbpages = true };
+static const struct nmmu_npt_mode fl1_mode = { .lma = true, .maxphyaddr = 48, .nx = true, .gbpages = true };
 
 static inline void nassert_verify(struct nmmu *n)
 {

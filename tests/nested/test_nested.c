@@ -226,6 +226,12 @@ static void test_root_cache(void **state)
 	assert_int_equal(st.root_misses, 5);
 	assert_int_equal(st.root_recycled, 1); /* 4 roots: (NCR3,1) was the oldest */
 	assert_int_equal(nmmu_root_get(t->nv, GPA(NCR3), 0, &fl1_mode, &r3, &flush), -EINVAL);
+	{
+		struct nmmu_npt_mode legacy = fl1_mode;
+
+		legacy.lma = false; /* PAE / 32-bit NPT12: not shadowed */
+		assert_int_equal(nmmu_root_get(t->nv, GPA(NCR3), 1, &legacy, &r3, &flush), -EINVAL);
+	}
 	nassert_verify(t->n);
 }
 
@@ -373,6 +379,47 @@ static void test_slot_in_flux_retries_outside(void **state)
 	assert_int_equal(lookup(t, 0x5000).level, 0);
 }
 
+/* Regression: a harvest that runs while a root's drop (here L1's flush) has
+ * yielded must still write-protect that root's writable leaves; the drop
+ * used to clear the root's footprint first, so the harvest skipped it. */
+static int drop_hook_done;
+static char drop_hook_why[256];
+static void harvest_during_drop(enum env_hook h, void *arg, void *ctx)
+{
+	static u64 bitmap[L1_PAGES / 64];
+
+	if (arg != gen_t->n->sm || drop_hook_done++)
+		return;
+	mmu_slot_get_dirty_log(gen_t->f.mmu, 0, bitmap);
+	if (nmmu_verify(gen_t->n, drop_hook_why, sizeof(drop_hook_why)) == 0)
+		drop_hook_why[0] = 0;
+}
+
+static void test_harvest_during_drop(void **state)
+{
+	struct nt *t = *state;
+	struct nmmu_fault_out o;
+
+	gen_t = t;
+	drop_hook_done = 0;
+	assert_int_equal(mmu_slot_set_flags(t->f.mmu, 0, MEMSLOT_DIRTY_LOG), 0);
+	for (u64 i = 0; i < 4; i++) {
+		fl1_map(&t->f, NCR3, 0x5000 + i * PAGE_SIZE, 0x6000 + i * PAGE_SIZE, 1, N_ALL);
+		assert_int_equal(fault(t, 0x5000 + i * PAGE_SIZE, MMU_ACC_WRITE, &o),
+				 NMMU_FAULT_FIXED);
+	}
+	fl1_map(&t->f, NCR3, 0x80000000, 0x20000, 1, N_ALL); /* far ahead of the cursor */
+	assert_int_equal(fault(t, 0x80000000, MMU_ACC_WRITE, &o), NMMU_FAULT_FIXED);
+	env_hosted_set_resched(ENV_RESCHED_ALWAYS);
+	env_hosted_bind_hook(HOOK_EXCL_YIELD, harvest_during_drop, NULL);
+	nmmu_flush_asid(t->n, ASID);
+	env_hosted_bind_hook(HOOK_EXCL_YIELD, NULL, NULL);
+	env_hosted_set_resched(ENV_RESCHED_WHEN_CONTENDED);
+	assert_true(drop_hook_done > 0);
+	if (drop_hook_why[0])
+		fail_msg("during the drop: %s", drop_hook_why);
+}
+
 #define NT(fn) cmocka_unit_test_setup_teardown(fn, nt_setup, nt_teardown)
 
 int main(void)
@@ -390,6 +437,7 @@ int main(void)
 		NT(test_nomem_and_evict),
 		NT(test_generation_checked_at_install),
 		NT(test_slot_in_flux_retries_outside),
+		NT(test_harvest_during_drop),
 	};
 
 	return cmocka_run_group_tests_name("unit_nested", tests, NULL, NULL);
