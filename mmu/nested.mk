@@ -27,3 +27,6 @@ $(foreach f,$(FLAVOURS),$(BUILD)/$(f)/seeds_nested): | $(BUILD)/nested-token-che
 
 HOSTED_TESTS += stress_nested
 $(call hosted_program,stress_nested,tests/nested/stress_nested.c $(MMU_HOSTED_SRCS),-lcmocka)
+
+BENCH_PROGRAMS += bench_nested
+$(call hosted_program,bench_nested,tests/nested/bench_nested.c $(MMU_HOSTED_SRCS),-lcmocka)

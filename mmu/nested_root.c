@@ -164,6 +164,26 @@ static void vcpu_switch_root(struct nmmu_vcpu *nv, struct nmmu_root *r)
 	nv->pending_flush = true;
 }
 
+/*
+ * The common case without the lock, like the TDP MMU's load_root_fast: the
+ * vCPU keeps the root it holds (its key cannot change while held) and
+ * nothing was dropped or reduced since its last L2 entry. A drop right after
+ * the check is the race the locked path has once it unlocks: faults re-check
+ * the generation under the lock, and the drop moved flush_gen, so this
+ * vCPU's next entry takes the locked path and flushes.
+ */
+static bool root_get_fast(struct nmmu_vcpu *nv, const struct nmmu_key *key, hpa_t *root)
+{
+	struct nmmu_root *r = nv->root;
+
+	if (!r || nv->pending_flush || !atomic_read(&nv->smv->loaded) || !key_eq(&r->key, key) ||
+	    atomic_read(&nv->n->sm->flush_gen) != atomic_read(&nv->smv->flush_seen))
+		return false;
+	nmmu_count(&nv->n->c.root_hits);
+	*root = env_virt_to_hpa(r->base.pt);
+	return true;
+}
+
 int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_npt_mode *mode,
 		  hpa_t *root, bool *flush)
 {
@@ -177,6 +197,11 @@ int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_
 	if (!asid || !nmmu_mode_ok(mode))
 		return -EINVAL;
 	key.mode = nmmu_mode_bits(mode);
+	if (root_get_fast(nv, &key, root)) {
+		nv->mode = *mode;
+		*flush = false;
+		return 0;
+	}
 	nx = nmmu_lock(n);
 	r = root_find(&nx, &key);
 	if (r) {
