@@ -121,7 +121,8 @@ u64 nmmu_evict(struct nmmu *n);
 
 struct nmmu_stats {
 	u64 shadow_faults;   /* NPFs handled (every result) */
-	u64 fixed, spurious, reflected, l1_mmio, retries, retries_slot, nomem;
+	u64 fixed, spurious, reflected, retries, retries_slot, nomem;
+	u64 l1_mmio;         /* L1_MMIO and L1_PERM: accesses the caller emulates for L1 */
 	u64 root_hits, root_misses, root_recycled;
 	u64 flush_all, flush_asid, invlpga; /* L1 requests */
 	u64 root_zaps;       /* shadow roots emptied (flush, reduction, recycle, evict) */

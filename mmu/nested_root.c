@@ -208,6 +208,10 @@ int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_
 		nmmu_count(&n->c.root_hits);
 	} else {
 		nmmu_count(&n->c.root_misses);
+		/* Let go of the old root first: with nroots > vCPUs, a claim
+		 * (which pins its victim while emptying it) always finds one. */
+		if (nv->root)
+			vcpu_switch_root(nv, NULL);
 		err = root_claim(&nx, &key, &r);
 	}
 	if (!err) {
