@@ -14,7 +14,7 @@ if ! make --no-print-directory -s "$build/fuzz/fuzz_npt12" >"$log" 2>&1; then
 	exit
 fi
 tap ok "fuzz_npt12 builds"
-if timeout --kill-after=10 600 "$build/fuzz/fuzz_npt12" -runs="$runs" -seed=1 -timeout=10 \
+if timeout --kill-after=10 600 "$build/fuzz/fuzz_npt12" -runs="$runs" -seed=1 -timeout=10 -max_len=1024 \
 	>>"$log" 2>&1; then
 	tap ok "fuzz_npt12: $runs random NPT12 tables and accesses, no crash, no mapping outside L1"
 else

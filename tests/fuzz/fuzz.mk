@@ -15,4 +15,4 @@ BOOT_TESTS += tests/fuzz/fuzz-brief.sh
 .PHONY: fuzz
 fuzz: deps-test $(BUILD)/fuzz/fuzz_npt12
 	@mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_npt12 -max_total_time=$(SECONDS) -timeout=10 $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_npt12 -max_total_time=$(SECONDS) -timeout=10 -max_len=1024 $(BUILD)/fuzz/corpus

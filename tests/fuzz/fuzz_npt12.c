@@ -3,9 +3,11 @@
  * libFuzzer target: random NPT12 tables and random L2 accesses through the
  * nested MMU's whole fault path (NPT12 walk, composition, install).
  *
- * L1 memory is 4 MiB in slot 0 plus 1 MiB read-only in slot 1; the input
- * fills its first 64 KiB (where NPT12's tables may be) and names nCR3, the
- * ASID, L1's paging mode and up to 8 faulting L2 addresses with their access.
+ * L1 memory is 4 MiB in slot 0 plus 1 MiB read-only in slot 1; NPT12's
+ * tables may be anywhere, the first 64 KiB are cleared per input. The input
+ * names nCR3, the ASID and L1's paging mode, then either (structured) writes
+ * NPT12 entries and faults at L2 addresses built from table indices, or
+ * (raw) is the first 64 KiB itself with the accesses in its last words.
  * Properties, checked after every input (a failure traps, which libFuzzer
  * reports with the input): nothing crashes or hangs, every shadow leaf maps
  * host frames of L1's slots only and never more than the slot allows
@@ -66,50 +68,87 @@ static u64 get64(const uint8_t *p)
 	return v;
 }
 
+/* One L2 access through the whole fault path, and what must hold after it. */
+static void fz_fault(u64 l2, u32 acc)
+{
+	struct nmmu_fault_out o;
+	struct nmmu_lookup l;
+	enum nmmu_fault_result r = nmmu_page_fault(nv, NGPA(l2), acc, NPF_FINAL_GPA, &o);
+
+	if (r == NMMU_FAULT_REFLECT &&
+	    (o.exitinfo2 != l2 || !(o.exitinfo1 & NPF_FINAL_GPA) || !(o.exitinfo1 & NPF_U)))
+		fz_die("bad EXITINFO");
+	if (r != NMMU_FAULT_FIXED)
+		return;
+	if (!nmmu_debug_lookup(nv, NGFN(l2 >> PAGE_SHIFT), &l))
+		fz_die("FIXED but nothing mapped");
+	if (l.hfn.v - ((uintptr_t)mem >> PAGE_SHIFT) >= FZ_PAGES + FZ_ROM)
+		fz_die("a shadow leaf maps outside L1's memory");
+	if ((acc & MMU_ACC_WRITE) && !(l.perms & MMU_ACC_WRITE))
+		fz_die("FIXED write without write permission");
+}
+
+/* Structured input: operations that write NPT12 entries (a target page and
+ * flag bits, sometimes a reserved bit) and that fault at L2 addresses built
+ * from four table indices, so short inputs already make walkable tables. */
+static void fz_structured(const uint8_t *p, size_t n)
+{
+	while (n >= 7) {
+		if (p[0] & 1) {
+			u64 l2 = (u64)p[1] << 39 | (u64)p[2] << 30 | (u64)p[3] << 21 |
+				 (u64)p[4] << 12;
+
+			fz_fault(l2, p[5] & 7);
+		} else {
+			unsigned table = p[1] % 16, idx = p[2] | (p[3] & 1) << 8;
+			u64 target = p[4] | (u64)p[5] << 8;
+			u64 v = target << PAGE_SHIFT | (p[3] >> 1 & 0x7f);  /* P RW US - - A D */
+
+			v |= (p[6] & 1 ? BIT(7) : 0) | (p[6] & 2 ? BIT(63) : 0);  /* PS, NX */
+			if (p[6] & 0x80)
+				v |= BIT(8 + (p[6] >> 2 & 31) * 43 % 56);         /* some other bit */
+			memcpy(mem + table * PAGE_SIZE + idx * 8, &v, 8);
+		}
+		p += 7;
+		n -= 7;
+	}
+}
+
+/* Raw input: the bytes are the tables; the last words are the accesses. */
+static void fz_raw(const uint8_t *p, size_t n)
+{
+	unsigned nfaults = MIN(n / 8, 8);
+
+	memcpy(mem, p, MIN(n, FZ_TABLES));
+	for (unsigned i = 0; i < nfaults; i++) {
+		u64 x = get64(p + n - 8 * (i + 1));
+
+		fz_fault((x >> 3) & (BIT(52) - 1) & PAGE_MASK, x & 7);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nmmu_npt_mode mode;
-	struct nmmu_fault_out o;
-	unsigned nfaults;
 	char why[256];
 	hpa_t root;
 	bool flush;
-	u32 asid;
-	u64 ncr3;
 
 	if (!mmu)
 		fz_init();
-	if (size < 8)
+	if (size < 4)
 		return 0;
-	ncr3 = (u64)(data[0] % 16) << PAGE_SHIFT;
-	asid = 1 + data[1] % 3;
-	mode = (struct nmmu_npt_mode){ .lma = true, .maxphyaddr = 32 + data[2] % 21, .nx = data[3] & 1,
-				       .gbpages = data[3] & 2 };
-	nfaults = MIN((size - 8) / 8, 8);
+	mode = (struct nmmu_npt_mode){ .lma = true, .maxphyaddr = 32 + data[2] % 21,
+				       .nx = data[3] & 1, .gbpages = data[3] & 2 };
 	memset(mem, 0, FZ_TABLES);
-	memcpy(mem, data + 8, MIN(size - 8, FZ_TABLES));
 	nmmu_flush_all(n);
-	if (nmmu_root_get(nv, GPA(ncr3), asid, &mode, &root, &flush))
+	if (nmmu_root_get(nv, GPA((u64)(data[0] % 16) << PAGE_SHIFT), 1 + data[1] % 3, &mode,
+			  &root, &flush))
 		fz_die("root_get");
-	for (unsigned i = 0; i < nfaults; i++) {
-		u64 x = get64(data + size - 8 * (i + 1));
-		u64 l2 = (x >> 3) & (BIT(52) - 1) & PAGE_MASK;
-		u32 acc = x & 7;
-		enum nmmu_fault_result r = nmmu_page_fault(nv, NGPA(l2), acc, NPF_FINAL_GPA, &o);
-		struct nmmu_lookup l;
-
-		if (r == NMMU_FAULT_REFLECT &&
-		    (o.exitinfo2 != l2 || !(o.exitinfo1 & NPF_FINAL_GPA) || !(o.exitinfo1 & NPF_U)))
-			fz_die("bad EXITINFO");
-		if (r != NMMU_FAULT_FIXED)
-			continue;
-		if (!nmmu_debug_lookup(nv, NGFN(l2 >> PAGE_SHIFT), &l))
-			fz_die("FIXED but nothing mapped");
-		if (l.hfn.v - ((uintptr_t)mem >> PAGE_SHIFT) >= FZ_PAGES + FZ_ROM)
-			fz_die("a shadow leaf maps outside L1's memory");
-		if ((acc & MMU_ACC_WRITE) && !(l.perms & MMU_ACC_WRITE))
-			fz_die("FIXED write without write permission");
-	}
+	if (data[3] & 4)
+		fz_raw(data + 4, size - 4);
+	else
+		fz_structured(data + 4, size - 4);
 	if (nmmu_verify(n, why, sizeof(why))) {
 		fprintf(stderr, "%s\n", why);
 		fz_die("nmmu_verify");
