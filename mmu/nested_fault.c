@@ -102,6 +102,8 @@ static enum nmmu_fault_result compose_and_install(struct nmmu *n, struct nfault 
 	if (f->slot->invalid)
 		goto out;
 	f->perms = f->w.perms & slot_perms(f->slot);
+	if (!f->w.dirty)
+		f->perms &= ~MMU_ACC_WRITE; /* the first write must set NPT12's D bit */
 	r = NMMU_FAULT_L1_PERM;
 	if (f->w.access & ~f->perms)
 		goto out;

@@ -107,6 +107,7 @@ struct nwalk {
 	u64 l1gfn;          /* out: L1 frame of l2gfn */
 	int level;          /* out: NPT12 leaf level */
 	u32 perms;          /* out: MMU_ACC_* NPT12 grants */
+	bool dirty;         /* out: the NPT12 leaf's D bit is set (or this is a write) */
 	u64 error_code;     /* out on NWALK_FAULT: NPF_* bits 0-4 */
 };
 enum nwalk_result { NWALK_OK, NWALK_FAULT, NWALK_RETRY, NWALK_RETRY_SLOT };

@@ -163,6 +163,7 @@ static enum nwalk_result walk_once(struct nmmu *n, const struct nmmu_npt_mode *m
 			w->error_code = walk_error(mode, w->access, NPF_P);
 			return NWALK_FAULT;
 		}
+		w->dirty = (e & NPT_D) || (w->access & MMU_ACC_WRITE);
 		w->l1gfn = spte_leaf_hfn(&spte_format_npt, e, it.level).v +
 			   (w->l2gfn & (tdp_level_pages(it.level) - 1));
 		*restart = !set_accessed_dirty(&m, &it, vals, it.level, w->access);

@@ -163,8 +163,11 @@ static void test_accessed_dirty(void **state)
 	assert_true(*pte & N_A);
 	assert_false(*pte & N_D);
 	assert_true(*fl1_ptr(&t->f, NCR3) & N_A);
+	/* A clean leaf is shadowed read-only: L2's first write comes back. */
+	assert_int_equal(lookup(t, 0x30000).perms & MMU_ACC_WRITE, 0);
 	assert_int_equal(fault(t, 0x30000, MMU_ACC_WRITE, &o), NMMU_FAULT_FIXED);
 	assert_true(*pte & N_D);
+	assert_true(lookup(t, 0x30000).perms & MMU_ACC_WRITE);
 	assert_int_equal(mmu_slot_get_dirty_log(t->f.mmu, 0, bitmap), 0);
 	assert_true(bitmap[(NCR3 >> 12) / 64] & BIT((NCR3 >> 12) % 64)); /* top table written */
 	assert_true(bitmap[0x31 / 64] & BIT(0x31 % 64));          /* the L2 write */
