@@ -423,6 +423,77 @@ static void test_harvest_during_drop(void **state)
 		fail_msg("during the drop: %s", drop_hook_why);
 }
 
+/*
+ * The flush decisions against a model TLB for L2's ASID: it caches what L2
+ * used; before each L2 entry nmmu_root_get's 'flush' empties it. After every
+ * entry the TLB may hold nothing the shadow no longer grants: L1's flushes,
+ * zaps, dirty logging and eviction all take something away.
+ */
+#define TLB_PAGES 64
+static void test_tlb_model(void **state)
+{
+	static u64 bitmap[L1_PAGES / 64];
+	struct nt *t = *state;
+	struct { bool valid; u64 hfn; u32 perms; } tlb[TLB_PAGES] = { { 0 } };
+	struct nmmu_fault_out o;
+	u64 rs = 12345;
+
+	for (u64 i = 0; i < TLB_PAGES; i++)
+		fl1_map(&t->f, NCR3, 0x100000 + i * PAGE_SIZE, 0x200000 + i * PAGE_SIZE, 1, N_ALL);
+	for (int step = 0; step < 3000; step++) {
+		u64 r = (rs = rs * 6364136223846793005ull + 1442695040888963407ull) >> 33;
+		u64 i = r % TLB_PAGES, l2 = 0x100000 + i * PAGE_SIZE;
+		struct nmmu_lookup l;
+		hpa_t root;
+		bool flush;
+
+		switch ((r >> 8) % 8) {
+		case 0: /* L1 remaps or write-protects, then flushes its ASID */
+			fl1_map(&t->f, NCR3, l2, 0x200000 + ((r >> 12) % 256) * PAGE_SIZE, 1,
+				r & BIT(20) ? N_ALL : N_P | N_US);
+			if (r & BIT(21))
+				nmmu_flush_asid(t->n, ASID);
+			break;
+		case 1:
+			mmu_zap_gfn_range(t->f.mmu, GFN(0x200 + (r >> 12) % 256), GFN(0x300));
+			break;
+		case 2:
+			mmu_slot_set_flags(t->f.mmu, 0, r & BIT(12) ? MEMSLOT_DIRTY_LOG : 0);
+			break;
+		case 3:
+			mmu_slot_get_dirty_log(t->f.mmu, 0, bitmap);
+			break;
+		case 4:
+			if (!(r & 0xf0))
+				nmmu_evict(t->n);
+			break;
+		default: /* L2 runs and touches page i */
+			break;
+		}
+		assert_int_equal(nmmu_root_get(t->nv, GPA(NCR3), ASID, &fl1_mode, &root, &flush), 0);
+		if (flush)
+			memset(tlb, 0, sizeof(tlb));
+		for (u64 k = 0; k < TLB_PAGES; k++) {
+			if (!tlb[k].valid)
+				continue;
+			if (!nmmu_debug_lookup(t->nv, NGFN((0x100000 >> 12) + k), &l) ||
+			    l.hfn.v != tlb[k].hfn || (tlb[k].perms & ~l.perms))
+				fail_msg("step %d: the TLB kept l2 page %llu after the shadow lost it "
+					 "without a flush", step, (unsigned long long)k);
+		}
+		if ((r >> 8) % 8 >= 5) {
+			u32 acc = r & BIT(13) ? MMU_ACC_WRITE : MMU_ACC_READ;
+			enum nmmu_fault_result fr = nmmu_page_fault(t->nv, NGPA(l2), acc,
+								    NPF_FINAL_GPA, &o);
+
+			if ((fr == NMMU_FAULT_FIXED || fr == NMMU_FAULT_SPURIOUS) &&
+			    nmmu_debug_lookup(t->nv, NGFN(l2 >> 12), &l))
+				tlb[i].valid = true, tlb[i].hfn = l.hfn.v, tlb[i].perms = l.perms;
+		}
+	}
+	mmu_slot_set_flags(t->f.mmu, 0, 0);
+}
+
 #define NT(fn) cmocka_unit_test_setup_teardown(fn, nt_setup, nt_teardown)
 
 int main(void)
@@ -441,6 +512,7 @@ int main(void)
 		NT(test_generation_checked_at_install),
 		NT(test_slot_in_flux_retries_outside),
 		NT(test_harvest_during_drop),
+		NT(test_tlb_model),
 	};
 
 	return cmocka_run_group_tests_name("unit_nested", tests, NULL, NULL);
