@@ -91,7 +91,7 @@ const char *nmmu_fault_result_name(enum nmmu_fault_result r);
 /* One per VM that nests, on the VM's TDP MMU. max_roots: size of the shadow
  * root cache (keyed by nCR3 and ASID); it must exceed the number of vCPUs. */
 struct nmmu *nmmu_create(struct mmu *l1, unsigned max_roots);
-/* Every nested vCPU must have been destroyed. */
+/* Every nested vCPU must have been destroyed; before mmu_destroy(l1). */
 void nmmu_destroy(struct nmmu *n);
 struct nmmu_vcpu *nmmu_vcpu_create(struct nmmu *n, unsigned vcpu_id);
 void nmmu_vcpu_destroy(struct nmmu_vcpu *nv);
