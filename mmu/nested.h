@@ -110,6 +110,15 @@ void nmmu_root_put(struct nmmu_vcpu *nv);
 enum nmmu_fault_result nmmu_page_fault(struct nmmu_vcpu *nv, ngpa_t l2_gpa, u32 access,
 				       u64 hw_exitinfo1, struct nmmu_fault_out *out);
 
+/* Walk only, for emulating an L2 access in Keel (an instruction fetch or a
+ * memory operand of an instruction that exited): L2 guest-physical -> L1
+ * guest-physical through NPT12, setting A/D bits as hardware would, nothing
+ * installed. FIXED (out->l1_gpa), REFLECT (out->exitinfo1/2, with 'kind' =
+ * NPF_FINAL_GPA or NPF_GPT_WALK as the emulated access was), RETRY or
+ * RETRY_SLOT. */
+enum nmmu_fault_result nmmu_translate(struct nmmu_vcpu *nv, ngpa_t l2_gpa, u32 access, u64 kind,
+				      struct nmmu_fault_out *out);
+
 /* L1's TLB maintenance. */
 void nmmu_flush_all(struct nmmu *n);                /* TLB_CONTROL = 1 */
 void nmmu_flush_asid(struct nmmu *n, u32 asid);     /* TLB_CONTROL = 3 or 7 */

@@ -180,3 +180,36 @@ done:
 	count_result(n, r);
 	return r;
 }
+
+enum nmmu_fault_result nmmu_translate(struct nmmu_vcpu *nv, ngpa_t l2_gpa, u32 access, u64 kind,
+				      struct nmmu_fault_out *out)
+{
+	struct nmmu *n = nv->n;
+	struct nwalk w = { .l2gfn = ngpa_to_ngfn(l2_gpa).v,
+			   .access = (access & MMU_ACC_ALL) | MMU_ACC_READ };
+	enum nmmu_fault_result r = NMMU_FAULT_RETRY;
+	int idx;
+
+	*out = (struct nmmu_fault_out){ .exitinfo2 = l2_gpa.v };
+	if (!nv->root)
+		return r;
+	idx = srcu_read_lock(&n->l1->slots_srcu);
+	switch (nested_walk(n, &nv->mode, nv->root->key.ncr3, &w)) {
+	case NWALK_OK:
+		out->l1_gpa = GPA((w.l1gfn << PAGE_SHIFT) | (l2_gpa.v & (PAGE_SIZE - 1)));
+		out->level = w.level;
+		r = NMMU_FAULT_FIXED;
+		break;
+	case NWALK_FAULT:
+		out->exitinfo1 = w.error_code | (kind & (NPF_FINAL_GPA | NPF_GPT_WALK) ?: NPF_FINAL_GPA);
+		r = NMMU_FAULT_REFLECT;
+		break;
+	case NWALK_RETRY:
+		break;
+	case NWALK_RETRY_SLOT:
+		r = NMMU_FAULT_RETRY_SLOT;
+		break;
+	}
+	srcu_read_unlock(&n->l1->slots_srcu, idx);
+	return r;
+}

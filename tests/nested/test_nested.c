@@ -205,6 +205,31 @@ static void test_flush_rule(void **state)
 	nassert_verify(t->n);
 }
 
+/* Walk-only translation for the emulator: L1 address or the NPF L1 would
+ * get (here for an emulated access to L2's page table: bit 33), nothing
+ * installed. */
+static void test_translate(void **state)
+{
+	struct nt *t = *state;
+	struct nmmu_fault_out o;
+	struct nmmu_stats st;
+
+	fl1_map(&t->f, NCR3, 0x80000000, 0x40200000, 2, N_P | N_US);
+	assert_int_equal(fault(t, 0x5000, MMU_ACC_READ, &o), NMMU_FAULT_REFLECT); /* a root */
+	assert_int_equal(nmmu_translate(t->nv, NGPA(0x80012345), MMU_ACC_READ, NPF_FINAL_GPA, &o),
+			 NMMU_FAULT_FIXED);
+	assert_int_equal(o.l1_gpa.v, 0x40212345);
+	assert_int_equal(o.level, 2);
+	assert_true(*fl1_entry(&t->f, NCR3, 0x80000000, 2) & N_A);
+	assert_int_equal(nmmu_translate(t->nv, NGPA(0x80012345), MMU_ACC_WRITE, NPF_GPT_WALK, &o),
+			 NMMU_FAULT_REFLECT);
+	assert_int_equal(o.exitinfo1, 0x200000007ull);
+	assert_int_equal(o.exitinfo2, 0x80012345);
+	assert_int_equal(lookup(t, 0x80012345).level, 0);
+	nmmu_get_stats(t->n, &st);
+	assert_int_equal(st.maps_2m + st.maps_4k, 0);
+}
+
 /* Roots are cached per (nCR3, ASID), bounded, recycled LRU. */
 static void test_root_cache(void **state)
 {
@@ -505,6 +530,7 @@ int main(void)
 		NT(test_reflected_exitinfo),
 		NT(test_accessed_dirty),
 		NT(test_flush_rule),
+		NT(test_translate),
 		NT(test_root_cache),
 		NT(test_reductions_reach_shadow),
 		NT(test_dirty_logging),
