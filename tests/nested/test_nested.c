@@ -322,6 +322,31 @@ static void test_dirty_logging(void **state)
 	nassert_verify(t->n);
 }
 
+/* Dirty-log start without memory for split tables: each shadow huge leaf
+ * is zapped instead (never retried from the start), and L2 refaults it at
+ * 4 KiB. */
+static void test_dirty_log_split_nomem(void **state)
+{
+	struct nt *t = *state;
+	struct nmmu_fault_out o;
+	struct nmmu_stats st;
+
+	fl1_map(&t->f, NCR3, 0x100000000, 0x40000000, 3, N_ALL);
+	fl1_map(&t->f, NCR3, 0x80000000, 0x40200000, 2, N_ALL);
+	assert_int_equal(fault(t, 0x100000000, MMU_ACC_WRITE, &o), NMMU_FAULT_FIXED);
+	assert_int_equal(fault(t, 0x80000000, MMU_ACC_WRITE, &o), NMMU_FAULT_FIXED);
+	env_hosted_fail_page_alloc_every(1);
+	assert_int_equal(mmu_slot_set_flags(t->f.mmu, 0, MEMSLOT_DIRTY_LOG), 0);
+	env_hosted_fail_page_alloc_every(0);
+	nmmu_get_stats(t->n, &st);
+	assert_int_equal(st.splits, 0);
+	assert_int_equal(st.maps_1g + st.maps_2m + st.maps_4k, 0);
+	nassert_verify(t->n);
+	assert_int_equal(fault(t, 0x100001000, MMU_ACC_WRITE, &o), NMMU_FAULT_FIXED);
+	assert_int_equal(o.level, 1);
+	nassert_verify(t->n);
+}
+
 /* Shadow table allocation fails: NOMEM, nothing half-installed; eviction
  * (by the caller, holding nothing) makes room. */
 static void test_nomem_and_evict(void **state)
@@ -534,6 +559,7 @@ int main(void)
 		NT(test_root_cache),
 		NT(test_reductions_reach_shadow),
 		NT(test_dirty_logging),
+		NT(test_dirty_log_split_nomem),
 		NT(test_nomem_and_evict),
 		NT(test_generation_checked_at_install),
 		NT(test_slot_in_flux_retries_outside),
