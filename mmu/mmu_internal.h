@@ -110,6 +110,7 @@ struct mmu {
 	struct mmu_vcpu *vcpus;          /* owner: lock exclusive */
 	u64 flush_gen;                   /* atomic: TLB flush generation */
 	u64 excl_since_ns;               /* owner: lock exclusive */
+	struct nmmu *nested;             /* owner: lock exclusive (mmu/nested.c) */
 
 	struct mmu_counters c;
 	bool dead;                       /* atomic: an MMU_BUG_ON fired (verify.c) */
@@ -247,3 +248,10 @@ void memslots_free_all(struct mmu *mmu);
 void dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
 void dirty_log_stop(struct mmu_excl *x, const struct memslot *slot);
 int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *bitmap);
+
+/* ---- the nested MMU's hooks (mmu/nested_reduce.c): every reduction of the
+ * mapping of L1 memory reaches the shadow tables built on it. No-ops when the
+ * VM does not nest. L1's lock held exclusively. ---- */
+void nmmu_l1_zap(struct mmu_excl *x, u64 start, u64 end);
+void nmmu_l1_dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
+void nmmu_l1_harvested(struct mmu_excl *x, const struct memslot *slot);

@@ -179,6 +179,7 @@ void mmu_zap_all_fast(struct mmu_excl *x)
 	mmu_assert_excl(x);
 	roots_invalidate(x);
 	mmu_zap_obsolete_roots(x);
+	nmmu_l1_zap(x, 0, TDP_MAX_GFN); /* and every shadow table built on them */
 }
 
 void mmu_invalidate_all_roots(struct mmu *mmu)

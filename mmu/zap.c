@@ -114,6 +114,7 @@ retry:
 void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end)
 {
 	roots_for_each_valid(x, zap_leaves_root, start, end);
+	nmmu_l1_zap(x, start, end); /* and every shadow table built on them */
 }
 
 void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
