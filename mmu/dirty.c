@@ -67,6 +67,7 @@ void dirty_log_start(struct mmu_excl *x, const struct memslot *slot)
 	u64 start = slot->d.base_gfn.v;
 
 	roots_for_each_valid(x, dirty_log_start_root, start, start + slot->d.npages);
+	nmmu_l1_dirty_log_start(x, slot); /* split and write-protect shadow leaves too */
 }
 
 /* Recover huge pages: zap the slot; faults map it again at the largest size. */
@@ -111,5 +112,6 @@ int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *out)
 		if (w + 1 < words && mmu_excl_need_resched(x))
 			mmu_excl_yield(x);
 	}
+	nmmu_l1_harvested(x, slot); /* write-protect shadow leaves too */
 	return 0;
 }

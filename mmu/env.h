@@ -66,7 +66,9 @@ __noreturn void env_assert_failed(const char *expr, const char *file, int line);
 #define MMU_DEBUG 1
 #endif
 
-/* MMU_ASSERT: checked in debug builds (tests, keel.efi), gone in 'rel'. */
+/* MMU_ASSERT: checked in debug builds (tests, keel.efi), gone in 'rel'.
+ * For contract checks only; invariants that guard memory safety use
+ * MMU_BUG_ON (mmu/mmu_internal.h), which stays in every build. */
 #define MMU_ASSERT(cond)                                                   \
 	do {                                                               \
 		if (MMU_DEBUG && unlikely(!(cond)))                        \
@@ -89,6 +91,12 @@ enum env_hook {
 	HOOK_ROOTS_INVALIDATED,    /* exclusive lock held, generation just bumped */
 	HOOK_VCPU_ENTERING,        /* load_root: the vCPU is ENTERING and its lock-free
 	                              check passed; arg: the struct mmu_vcpu */
+	HOOK_RECLAIM_RETIRE,       /* reclaim_retire: inside reclaim_lock, between
+	                              reading the list head and storing the new one */
+	HOOK_MMU_BUG,              /* an MMU_BUG_ON fired, the MMU is dead; arg is a
+	                              bool *: true (debug builds) = fail the
+	                              assertion next; a test may clear it to run
+	                              the release-build path */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

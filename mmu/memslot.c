@@ -60,7 +60,10 @@ int slot_max_level(const struct mmu *mmu, const struct memslot *slot, u64 gfn)
 
 	if (slot->d.flags & MEMSLOT_DIRTY_LOG)
 		return 1;
-	for (int level = mmu->max_level; level > 1; level--) {
+	/* Read without the MMU lock (faults decide before they lock): a
+	 * change of max_level invalidates every root under the exclusive lock,
+	 * so a fault that read the old value fails its validity check. */
+	for (int level = atomic_read(&mmu->max_level); level > 1; level--) {
 		u64 pages = tdp_level_pages(level), first = ALIGN_DOWN(gfn, pages);
 
 		if (!spte_level_can_leaf(mmu->fmt, level))
@@ -351,6 +354,43 @@ bool mmu_gfn_to_hfn(struct mmu *mmu, gfn_t gfn, hfn_t *out, u32 *slot_flags)
 	}
 	srcu_read_unlock(&mmu->slots_srcu, idx);
 	return ok;
+}
+
+int mmu_host_access_begin(struct mmu *mmu, gfn_t gfn, bool write, struct mmu_host_access *a)
+{
+	const struct memslot *slot;
+	int r = 0;
+
+	*a = (struct mmu_host_access){ .mmu = mmu, .gfn = gfn, .write = write };
+	if (mmu_is_dead(mmu))
+		return -EIO;
+	a->srcu_idx = srcu_read_lock(&mmu->slots_srcu);
+	slot = slots_find_gfn(slots_deref(mmu), gfn.v);
+	if (!slot)
+		r = -EFAULT;
+	else if (slot->invalid)
+		r = -EAGAIN; /* never wait for the writer inside the read side */
+	else if (write && (slot->d.flags & MEMSLOT_READONLY))
+		r = -EPERM;
+	if (r) {
+		srcu_read_unlock(&mmu->slots_srcu, a->srcu_idx);
+		return r;
+	}
+	a->slot = slot;
+	a->hfn = slot_gfn_to_hfn(slot, gfn.v);
+	a->slot_flags = slot->d.flags;
+	return 0;
+}
+
+void mmu_host_access_end(struct mmu_host_access *a)
+{
+	struct mmu *mmu = a->mmu;
+
+	MMU_ASSERT(a->slot && srcu_read_held(&mmu->slots_srcu));
+	if (a->write && (a->slot->d.flags & MEMSLOT_DIRTY_LOG))
+		slot_dirty_mark(a->slot, a->gfn.v);
+	a->slot = NULL;
+	srcu_read_unlock(&mmu->slots_srcu, a->srcu_idx);
 }
 
 void memslots_free_all(struct mmu *mmu)

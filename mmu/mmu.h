@@ -59,6 +59,8 @@ enum mmu_fault_result {
 	MMU_FAULT_PERM,       /* access not allowed by the slot (e.g. write to
 	                         a read-only slot) */
 	MMU_FAULT_NOMEM,      /* page-table allocation failed */
+	MMU_FAULT_DEAD,       /* an internal invariant broke (MMU_BUG_ON): the
+	                         MMU refuses all work; the caller stops the VM */
 };
 
 const char *mmu_fault_result_name(enum mmu_fault_result r);
@@ -89,7 +91,8 @@ struct mmu_vcpu *mmu_vcpu_create(struct mmu *mmu, unsigned vcpu_id);
 void mmu_vcpu_destroy(struct mmu_vcpu *mv);
 /* Before each guest entry: drop an obsolete root, take a valid one, and
  * return its physical address (nCR3 / EPTP base). *flush is set when the
- * guest TLB for this vCPU must be flushed before entry. 0 or -ENOMEM. */
+ * guest TLB for this vCPU must be flushed before entry. 0, -ENOMEM, or -EIO
+ * once the MMU is dead (MMU_FAULT_DEAD). */
 int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush);
 /*
  * vCPU modes and remote TLB flushes (docs/mmu-design.md, "TLB flush rules").
@@ -118,7 +121,8 @@ void mmu_get_flush_stats(struct mmu *mmu, struct mmu_flush_stats *out);
 enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access);
 /* Map [gpa, gpa+len) ahead of use. Returns 0, -EAGAIN when a slot in the
  * range is being changed (the caller may retry; nothing is held), -ENOENT
- * for a hole, -ENOMEM. Never loops waiting for a slot writer. */
+ * for a hole, -ENOMEM, -EIO for a dead MMU. Never loops waiting for a slot
+ * writer. */
 int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len);
 /* Eviction, after MMU_FAULT_NOMEM: zap every mapping of every valid root and
  * free the page tables past their grace period; the guest faults back in what
@@ -129,8 +133,38 @@ int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len);
  * Returns the page-table pages freed by this call. */
 u64 mmu_evict(struct mmu *mmu);
 
-/* Translate for emulation: host frame backing gfn, or false. */
+/* Translate for emulation: host frame backing gfn, or false. The answer
+ * may be stale as soon as it returns (a slot may move): to touch the memory
+ * use the host-access guard below. */
 bool mmu_gfn_to_hfn(struct mmu *mmu, gfn_t gfn, hfn_t *out, u32 *slot_flags);
+
+/*
+ * Host access to guest memory (emulator, loaders), one guest page at a time
+ * and under the rules a guest access obeys:
+ *  - the slot read side is held from begin to end, so the slot, and the
+ *    memory behind it, cannot be deleted or moved while the host uses the
+ *    page (between the two: no blocking, no slot changes, no MMU calls that
+ *    take the slot writers' lock);
+ *  - a write is refused in a read-only slot (-EPERM);
+ *  - a write marks the page dirty in a dirty-logged slot, at end(), after
+ *    the data was written (as KVM's mark_page_dirty), so a harvest never
+ *    clears the bit of a write still in progress.
+ * begin returns 0 and sets a->hfn, or -EFAULT (no slot), -EAGAIN (the slot
+ * is being changed: retry later, nothing is held), -EPERM, -EIO (MMU dead);
+ * on error nothing is held and end() must not be called.
+ */
+struct memslot;
+struct mmu_host_access {
+	struct mmu *mmu;
+	const struct memslot *slot;
+	gfn_t gfn;
+	hfn_t hfn;         /* out: the host frame backing gfn */
+	u32 slot_flags;    /* out: MEMSLOT_* */
+	bool write;
+	int srcu_idx;
+};
+int mmu_host_access_begin(struct mmu *mmu, gfn_t gfn, bool write, struct mmu_host_access *a);
+void mmu_host_access_end(struct mmu_host_access *a);
 
 /* Statistics, all monotonic counters except the *_in_use gauges. */
 struct mmu_stats {

@@ -94,7 +94,9 @@ struct mmu_counters {
 
 struct mmu {
 	const struct spte_format *fmt;   /* immutable */
-	int max_level;                   /* largest leaf level used (1..3) */
+	int max_level;                   /* atomic: largest leaf level used (1..3);
+	                                    written under lock exclusive, which
+	                                    also invalidates every root */
 
 	struct mmu_rwlock lock;          /* the MMU lock */
 	struct mmu_spinlock roots_lock;
@@ -112,8 +114,10 @@ struct mmu {
 	                                    which every vCPU in the guest has flushed
 	                                    (remote_flush.c) */
 	u64 excl_since_ns;               /* owner: lock exclusive */
+	struct nmmu *nested;             /* owner: lock exclusive (mmu/nested.c) */
 
 	struct mmu_counters c;
+	bool dead;                       /* atomic: an MMU_BUG_ON fired (verify.c) */
 };
 
 /* Where a vCPU is relative to the guest (vcpu_mode.c): only a vCPU ENTERING
@@ -188,6 +192,27 @@ static inline struct mmu_held shared_held(const struct mmu_shared *s)
 	return (struct mmu_held){ s->mmu, false };
 }
 
+/* ---- invariants that guard memory safety ----
+ * MMU_BUG_ON(mmu, cond) is checked in EVERY build, release (KEEL_NDEBUG)
+ * included, as KVM_BUG_ON is: when cond holds, mmu_bug() logs it and marks
+ * the MMU dead. A dead MMU installs nothing more: faults return
+ * MMU_FAULT_DEAD, mmu_vcpu_load_root() and mmu_prefault() -EIO, and the run
+ * loop stops the VM. Debug builds then also fail the assertion (tests see
+ * it at once). Evaluates to cond, so callers may bail out. MMU_ASSERT stays
+ * for contract checks that cost too much for release builds (lock modes). */
+void mmu_bug(struct mmu *mmu, const char *expr, const char *file, int line);
+#define MMU_BUG_ON(mmu, cond)                                              \
+	({                                                                 \
+		bool mmu_bug_ = unlikely(!!(cond));                        \
+		if (mmu_bug_)                                              \
+			mmu_bug((mmu), #cond, __FILE__, __LINE__);         \
+		mmu_bug_;                                                  \
+	})
+static inline bool mmu_is_dead(const struct mmu *mmu)
+{
+	return atomic_read(&mmu->dead);
+}
+
 /* ---- counters ---- */
 static inline void mmu_count(u64 *counter)
 {
@@ -222,7 +247,7 @@ void mmu_zap_all_fast(struct mmu_excl *x);
 void mmu_zap_obsolete_roots(struct mmu_excl *x);
 
 /* The two halves of a guest entry (root.c), joined by vcpu_mode.c. */
-bool vcpu_root_current(struct mmu_vcpu *mv);
+bool load_root_fast(struct mmu_vcpu *mv);
 int vcpu_root_reload(struct mmu_vcpu *mv, bool *need_flush);
 int vcpu_reload_owed(struct mmu_vcpu *mv);
 
@@ -235,7 +260,9 @@ bool vcpu_sees_tables(struct mmu_vcpu *v);
 void remote_flush_sync(const struct mmu_excl *x);
 
 /* ---- zap (zap.c) ---- */
+/* Tear down an obsolete root's range, tables included. */
 void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end);
+/* Remove only the leaves of the range in every valid root. */
 void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end);
 
 /* ---- memslots (memslot.c) ---- */
@@ -252,3 +279,10 @@ void memslots_free_all(struct mmu *mmu);
 void dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
 void dirty_log_stop(struct mmu_excl *x, const struct memslot *slot);
 int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *bitmap);
+
+/* ---- the nested MMU's hooks (mmu/nested_reduce.c): every reduction of the
+ * mapping of L1 memory reaches the shadow tables built on it. No-ops when the
+ * VM does not nest. L1's lock held exclusively. ---- */
+void nmmu_l1_zap(struct mmu_excl *x, u64 start, u64 end);
+void nmmu_l1_dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
+void nmmu_l1_harvested(struct mmu_excl *x, const struct memslot *slot);

@@ -28,6 +28,7 @@ void reclaim_retire(struct mmu *mmu, struct tdp_page *pg)
 	mmu_spin_lock(&mmu->reclaim_lock);
 	pg->meta.retire_stamp = atomic_read(&mmu->flush_gen);
 	pg->meta.retire_next = mmu->reclaim_list;
+	env_hook(HOOK_RECLAIM_RETIRE, pg); /* tests: another retire must wait here */
 	mmu->reclaim_list = pg;
 	mmu_spin_unlock(&mmu->reclaim_lock);
 }

@@ -19,7 +19,7 @@ bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root)
 }
 
 /*
- * Without the MMU lock: an advisory answer, for vcpu_root_current() only. The
+ * Without the MMU lock: an advisory answer, for load_root_fast() only. The
  * root may be invalidated right after; everything that installs entries
  * re-checks with root_is_valid() under the lock (seed 003).
  */
@@ -96,11 +96,11 @@ void root_put(struct mmu *mmu, struct mmu_root *root)
 	u32 left = atomic_sub(&root->refcount, 1);
 
 	assert_lock_held(&mmu->lock);
-	MMU_ASSERT(left != ~0u);
-	if (left)
-		return;
-	MMU_ASSERT(root->mmu_ref_dropped);
-	MMU_ASSERT(atomic_read(&root->pt->meta.present) == 0);
+	if (MMU_BUG_ON(mmu, left == ~0u) || left)
+		return; /* (an underflow: the root is leaked, never freed twice) */
+	if (MMU_BUG_ON(mmu, !root->mmu_ref_dropped) ||
+	    MMU_BUG_ON(mmu, atomic_read(&root->pt->meta.present) != 0))
+		return; /* freeing a root still mapping memory: leak it instead */
 	root_unlink(mmu, root);
 	reclaim_retire(mmu, root->pt);
 	env_free(root);
@@ -137,7 +137,7 @@ static void roots_invalidate(struct mmu_excl *x)
 	struct mmu *mmu = x->mmu;
 
 	mmu_assert_excl(x);
-	atomic_set(&mmu->root_gen.v, mmu->root_gen.v + 1); /* vcpu_root_current reads it */
+	atomic_set(&mmu->root_gen.v, mmu->root_gen.v + 1); /* load_root_fast reads it */
 	mmu_count(&mmu->c.root_invalidations);
 	mmu_request_tlb_flush(mmu);
 	env_hook(HOOK_ROOTS_INVALIDATED, mmu);
@@ -179,6 +179,7 @@ void mmu_zap_all_fast(struct mmu_excl *x)
 	mmu_assert_excl(x);
 	roots_invalidate(x);
 	mmu_zap_obsolete_roots(x);
+	nmmu_l1_zap(x, 0, TDP_MAX_GFN); /* and every shadow table built on them */
 }
 
 void mmu_invalidate_all_roots(struct mmu *mmu)
@@ -228,7 +229,7 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv)
  * The vCPU's side of a guest entry, in two halves that vcpu_mode.c strings
  * together around the vCPU's mode (the entry protocol is there).
  *
- * vcpu_root_current(), without the lock: the vCPU keeps its root and needs
+ * load_root_fast(), without the lock: the vCPU keeps its root and needs
  * no flush. It holds when it has a root that still looks valid, no flush is
  * pending, and nothing asked for a flush since its last entry; that is the
  * answer the locked path would give. A root invalidated just after the check
@@ -237,7 +238,7 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv)
  * invalidation bumped flush_gen, so the remote flush that follows waits for
  * (or kicks) this vCPU, and reclaim keeps the zapped tables until it flushed.
  */
-bool vcpu_root_current(struct mmu_vcpu *mv)
+bool load_root_fast(struct mmu_vcpu *mv)
 {
 	struct mmu *mmu = mv->mmu;
 
@@ -256,20 +257,33 @@ bool vcpu_root_current(struct mmu_vcpu *mv)
 int vcpu_root_reload(struct mmu_vcpu *mv, bool *need_flush)
 {
 	struct mmu *mmu = mv->mmu;
-	struct mmu_shared s = mmu_lock_shared(mmu);
+	struct mmu_shared s;
+	struct mmu_excl x;
 	u64 gen;
 
-	if (mv->root && !root_is_valid(mmu, mv->root)) {
-		root_put(mmu, mv->root);
-		mv->root = NULL;
-	}
-	if (!mv->root) {
-		mv->root = root_get_valid(&s);
-		*need_flush = true;
-	}
-	if (!mv->root) {
+	for (int attempt = 0;; attempt++) {
+		s = mmu_lock_shared(mmu);
+		if (mv->root && !root_is_valid(mmu, mv->root)) {
+			/* Bound to flush before its next entry (new root). */
+			atomic_set(&mv->loaded, false);
+			root_put(mmu, mv->root);
+			mv->root = NULL;
+		}
+		if (!mv->root) {
+			mv->root = root_get_valid(&s);
+			*need_flush = true;
+		}
+		if (mv->root)
+			break;
 		mmu_unlock_shared(&s);
-		return -ENOMEM;
+		if (attempt)
+			return -ENOMEM;
+		/* The pool may be full of tables an eviction retired: an
+		 * exclusive section frees what is past its grace period
+		 * (mmu_unlock_excl; this vCPU is outside the guest and holds
+		 * nothing up), then try again. */
+		x = mmu_lock_excl(mmu);
+		mmu_unlock_excl(&x);
 	}
 	gen = atomic_read(&mmu->flush_gen);
 	if (gen != atomic_read(&mv->flush_seen) || !atomic_read(&mv->loaded))

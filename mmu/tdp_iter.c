@@ -40,9 +40,24 @@ void tdp_iter_start(struct tdp_iter *it, const struct spte_format *fmt, spte_t *
 	tdp_iter_restart(it);
 }
 
+void tdp_iter_start_mem(struct tdp_iter *it, const struct spte_format *fmt,
+			const struct tdp_mem *mem, spte_t *root, gfn_t start, gfn_t end,
+			int min_level)
+{
+	tdp_iter_start(it, fmt, root, start, end, min_level);
+	it->mem = mem;
+}
+
+static spte_t *table_of_entry(struct tdp_iter *it, spte_t s)
+{
+	hpa_t table = spte_table_hpa(it->fmt, s);
+
+	return it->mem ? it->mem->map(it->mem, table.v, &it->mem_err) : env_hpa_to_virt(table);
+}
+
 static bool try_step_down(struct tdp_iter *it)
 {
-	spte_t s;
+	spte_t s, *child;
 
 	if (it->level == it->min_level)
 		return false;
@@ -50,8 +65,13 @@ static bool try_step_down(struct tdp_iter *it)
 	s = spte_read(it->sptep);
 	if (!spte_is_table(it->fmt, s, it->level))
 		return false;
+	child = table_of_entry(it, s);
+	if (!child) {
+		it->valid = false; /* the accessor refused the table */
+		return true;
+	}
 	it->level--;
-	it->path[it->level] = env_hpa_to_virt(spte_table_hpa(it->fmt, s));
+	it->path[it->level] = child;
 	it->gfn = ALIGN_DOWN(it->next_gfn, tdp_level_pages(it->level));
 	iter_load(it);
 	return true;

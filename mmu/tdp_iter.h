@@ -28,6 +28,17 @@
 
 struct mmu_root;
 
+/*
+ * Where the walker finds the table an entry points to. None (the default):
+ * Keel's own tables in host memory. A guest-memory accessor (the nested MMU's
+ * view of L1's nested page table, mmu/nested_walk.c) maps a guest-physical
+ * table address and may refuse it: the walk then ends (valid = false) with
+ * the accessor's reason in mem_err.
+ */
+struct tdp_mem {
+	spte_t *(*map)(const struct tdp_mem *m, u64 table_addr, int *err);
+};
+
 struct tdp_iter {
 	const struct spte_format *fmt;
 	spte_t *path[TDP_ROOT_LEVEL + 1];
@@ -42,10 +53,16 @@ struct tdp_iter {
 	bool valid;
 	bool yielded;       /* lock was dropped: restart before touching anything */
 	bool skip_children; /* next step: do not descend into the current entry */
+	const struct tdp_mem *mem; /* NULL: host memory */
+	int mem_err;        /* the accessor refused a table (walk ended) */
 };
 
 void tdp_iter_start(struct tdp_iter *it, const struct spte_format *fmt, spte_t *root,
 		    gfn_t start, gfn_t end, int min_level);
+/* The same walk over tables read through a guest-memory accessor. */
+void tdp_iter_start_mem(struct tdp_iter *it, const struct spte_format *fmt,
+			const struct tdp_mem *mem, spte_t *root, gfn_t start, gfn_t end,
+			int min_level);
 void tdp_iter_next(struct tdp_iter *it);
 void tdp_iter_restart(struct tdp_iter *it);
 void tdp_iter_refresh(struct tdp_iter *it);   /* re-read *sptep into old */

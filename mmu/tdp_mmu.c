@@ -51,11 +51,13 @@ static void present_inc(struct tdp_page *pg)
 	atomic_add(&pg->meta.present, 1);
 }
 
-static void present_dec(struct tdp_page *pg)
+static void present_dec(struct mmu *mmu, struct tdp_page *pg)
 {
 	u32 old = __atomic_fetch_sub(&pg->meta.present, 1, __ATOMIC_SEQ_CST);
 
-	MMU_ASSERT(old > 0); /* a count never underflows (seed 002) */
+	/* A count never underflows (seed 002): zap trusts it to decide that a
+	 * table is empty and may be freed. */
+	MMU_BUG_ON(mmu, old == 0);
 }
 
 /* Does this change remove or reduce a translation a TLB may hold? */
@@ -93,7 +95,7 @@ static void account_gain(struct mmu *mmu, struct tdp_page *pg, int level, spte_t
 	const struct spte_format *f = mmu->fmt;
 
 	if (!spte_present(f, old) && spte_present(f, new))
-		sign > 0 ? present_inc(pg) : present_dec(pg);
+		sign > 0 ? present_inc(pg) : present_dec(mmu, pg);
 	if (spte_is_leaf(f, new, level) && !spte_is_leaf(f, old, level)) {
 		if (sign > 0)
 			mmu_count(&mmu->c.maps[level - 1]);
@@ -115,10 +117,10 @@ static void account_loss(const struct mmu_held *h, struct tdp_page *pg, int leve
 			  spte_table_hpa(f, old).v == spte_table_hpa(f, new).v;
 
 	/* A present leaf never silently changes its frame: zap (and flush) first. */
-	MMU_ASSERT(!(spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level)) ||
-		   spte_leaf_hfn(f, old, level).v == spte_leaf_hfn(f, new, level).v);
+	MMU_BUG_ON(mmu, spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level) &&
+			spte_leaf_hfn(f, old, level).v != spte_leaf_hfn(f, new, level).v);
 	if (spte_present(f, old) && !spte_present(f, new))
-		present_dec(pg);
+		present_dec(mmu, pg);
 	if (spte_is_leaf(f, old, level) && !spte_is_leaf(f, new, level)) {
 		mmu_counter_sub(&mmu->c.maps[level - 1], 1);
 		mmu_count(spte_present(f, new) ? &mmu->c.splits : &mmu->c.zaps);
@@ -155,7 +157,7 @@ static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg)
 	}
 	/* Shared mode: a racer whose cmpxchg into this table failed may not
 	 * have uncounted its optimistic gain yet. */
-	MMU_ASSERT(!h->excl || atomic_read(&pg->meta.present) == 0);
+	MMU_BUG_ON(h->mmu, h->excl && atomic_read(&pg->meta.present) != 0);
 	reclaim_retire(h->mmu, pg);
 }
 

@@ -40,9 +40,11 @@ int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 	bool need_flush = mv->pending_flush;
 	int r;
 
+	if (mmu_is_dead(mv->mmu))
+		return -EIO; /* MMU_BUG_ON fired: the VM stops */
 	for (;;) {
 		vcpu_mode_set(mv, VCPU_ENTERING_GUEST);
-		if (vcpu_root_current(mv)) {
+		if (load_root_fast(mv)) {
 			env_hook(HOOK_VCPU_ENTERING, mv);
 			break;
 		}

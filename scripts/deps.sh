@@ -5,7 +5,7 @@ set -euo pipefail
 
 build=(make gcc binutils gnu-efi nasm mtools dosfstools)
 run=(qemu-system-x86 ovmf)
-test=(libcmocka-dev bochs bochsbios vgabios)
+test=(libcmocka-dev bochs bochsbios vgabios clang libclang-rt-dev)
 
 case "${1:-test}" in
 run)  want=("${build[@]}" "${run[@]}") ;;

@@ -26,7 +26,7 @@ static void vcpu_thread(void *arg)
 	struct vm *vm = v->vm;
 
 	if (vmm_vcpu_setup(vm, v) == 0) {
-		vmm_run_loop(vm, v);
+		vm_run_loop(vm, v);
 		vmm_vcpu_teardown(v);
 	} else {
 		vm_stop(vm, "vcpu %u: cannot be set up on cpu %u", v->id, v->cpu);

@@ -15,5 +15,5 @@ void vmm_kick_all(struct vm *vm);
 
 /* vm.c: one vCPU's life on the CPU that runs it. */
 int vmm_vcpu_setup(struct vm *vm, struct vcpu *v);
-void vmm_run_loop(struct vm *vm, struct vcpu *v);
+void vm_run_loop(struct vm *vm, struct vcpu *v);
 void vmm_vcpu_teardown(struct vcpu *v);

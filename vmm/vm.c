@@ -125,7 +125,7 @@ static bool vm_running(struct vm *vm)
 }
 
 /* Enter the guest until it ends, is stopped, or this vCPU leaves. */
-void vmm_run_loop(struct vm *vm, struct vcpu *v)
+void vm_run_loop(struct vm *vm, struct vcpu *v)
 {
 	while (vm_running(vm) && !v->leave) {
 		hpa_t root;
@@ -216,7 +216,7 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
 			 (unsigned long long)v.regs.rip);
-		vmm_run_loop(vm, &v);
+		vm_run_loop(vm, &v);
 		vmm_end_other_vcpus(vm);
 		vm_collect(vm, res);
 		log_time(vm, res, host_time_ns() - t0);

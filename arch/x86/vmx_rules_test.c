@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 #include <pthread.h>
 #include <string.h>
 
@@ -162,6 +163,10 @@ static void test_eptp(void **state)
 	assert_int_equal(vmx_make_eptp(HPA(0x1234000), true), 0x1234000 | 0x5e);
 	/* Stray low bits in the root never leak into the flags. */
 	assert_int_equal(vmx_make_eptp(HPA(0x1234fff), false), 0x1234000 | 0x1e);
+	/* What Keel loads has A/D off: it does not use hardware A/D bits, and
+	 * with them on guest page-table walks count as writes. */
+	assert_int_equal(vmx_keel_eptp(HPA(0x1234000)), 0x1234000 | 0x1e);
+	assert_false(vmx_keel_eptp(HPA(0x1234000)) & EPTP_AD_ENABLE);
 }
 
 static struct vmx_caps caps_with(u64 ept_vpid)
@@ -479,7 +484,7 @@ static void test_vpid_alloc_concurrent(void **state)
 	assert_int_equal(shared_map[1] | shared_map[2] | shared_map[3], 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adjust_ctls),
@@ -506,5 +511,5 @@ int main(void)
 		cmocka_unit_test(test_vpid_alloc_concurrent),
 	};
 
-	return cmocka_run_group_tests_name("vmx_rules", tests, NULL, NULL);
+	return ktest_run_group("vmx_rules", tests, argc, argv);
 }

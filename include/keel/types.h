@@ -6,7 +6,8 @@
  * host-physical one (hpa_t) is expected, and frame numbers (gfn_t, hfn_t) are
  * distinct from byte addresses. Each is a one-member struct, so the compiler
  * rejects mixing them and the generated code is the same as for a plain u64.
- * Nested paging adds a third space (L2 guest-physical, ngpa_t) later.
+ * Nested paging adds a third space: the guest-physical addresses of a nested
+ * (L2) guest, ngpa_t / ngfn_t, translated by L1's nested page table into gpa_t.
  */
 #pragma once
 
@@ -57,14 +58,19 @@ typedef struct { u64 v; } gfn_t; /* guest frame number (gpa >> 12) */
 typedef struct { u64 v; } hpa_t; /* host-physical byte address */
 typedef struct { u64 v; } hfn_t; /* host frame number (hpa >> 12) */
 typedef struct { u64 v; } gva_t; /* guest-virtual address */
+typedef struct { u64 v; } ngpa_t; /* nested (L2) guest-physical byte address */
+typedef struct { u64 v; } ngfn_t; /* nested (L2) guest frame number */
 
 #define GPA(x) ((gpa_t){ (x) })
 #define GFN(x) ((gfn_t){ (x) })
 #define HPA(x) ((hpa_t){ (x) })
 #define HFN(x) ((hfn_t){ (x) })
 #define GVA(x) ((gva_t){ (x) })
+#define NGPA(x) ((ngpa_t){ (x) })
+#define NGFN(x) ((ngfn_t){ (x) })
 
 static inline gfn_t gpa_to_gfn(gpa_t a) { return GFN(a.v >> PAGE_SHIFT); }
 static inline gpa_t gfn_to_gpa(gfn_t f) { return GPA(f.v << PAGE_SHIFT); }
 static inline hfn_t hpa_to_hfn(hpa_t a) { return HFN(a.v >> PAGE_SHIFT); }
 static inline hpa_t hfn_to_hpa(hfn_t f) { return HPA(f.v << PAGE_SHIFT); }
+static inline ngfn_t ngpa_to_ngfn(ngpa_t a) { return NGFN(a.v >> PAGE_SHIFT); }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Regression tests for the five seed bugs (/work/shared/seeds/, copied as
- * ../shared/seeds/00N_*.txt relative to the repository). Each test recreates
+ * Regression tests for the five seed bugs (docs/seeds.md; each bug is
+ * retold in docs/seeds/00N.md with its origin and timeline). Each test recreates
  * the bug's interleaving deterministically with the hosted environment's
  * hooks and gates, and asserts the invariant that rules the bug out.
  * docs/seeds.md explains each one.
@@ -25,7 +25,9 @@ void seed001_exclusive_only_asserts(void **state);
 void seed001_nomem_under_shared_lock(void **state);
 void seed002_unsync_marking(void **state);
 void seed002_counter_underflow_asserts(void **state);
+void seed002_parked_install_after_table_replaced(void **state);
 void seed003_obsolete_root_install(void **state);
 void seed003_invalidate_waits_for_install(void **state);
+void seed003_invalidate_before_fault_locks(void **state);
 void seed004_prefault_vs_slot_delete(void **state);
 void seed004_delete_waits_for_reader(void **state);
