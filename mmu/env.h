@@ -55,6 +55,12 @@ struct env_thread {
 	unsigned nheld;
 };
 struct env_thread *env_thread_self(void);
+/* Per-CPU slot for sharded counters and read sides: 0 .. ENV_CPU_SLOTS-1,
+ * stable for a thread while it holds an MMU lock (keel.efi: the CPU, which
+ * never preempts the MMU; hosted: a per-thread index, threads beyond the
+ * bound share slots, which is correct, only slower). */
+#define ENV_CPU_SLOTS 64
+unsigned env_cpu_slot(void);
 
 /* ---- logging and assertions ---- */
 __printf(1, 2) void env_log(const char *fmt, ...);

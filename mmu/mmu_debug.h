@@ -58,6 +58,8 @@ unsigned mmu_debug_root_count(struct mmu *mmu, unsigned *valid);
  * those whose grace period is over). */
 u64 mmu_debug_tables_pending_free(struct mmu *mmu);
 
-/* Host pages one page table costs (the hardware table plus its metadata
- * page): memory in page tables = tables_in_use * this * 4 KiB. */
-unsigned mmu_debug_pages_per_table(void);
+/* Host memory one page table costs: the 4 KiB hardware table plus its
+ * reserved slot on the deferred-free list (there is no other per-table
+ * metadata). Memory in page tables ~= tables_in_use * this (the list grows
+ * by doubling, so up to one more slot per table). */
+size_t mmu_debug_bytes_per_table(void);

@@ -56,18 +56,7 @@ static void verify_leaf(struct verify *v, const struct tdp_iter *it)
 
 static void verify_table(struct verify *v, const struct tdp_page *pg, int level, u64 base)
 {
-	u32 present = 0;
-
 	v->tables++;
-	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		present += spte_present(v->mmu->fmt, spte_read(&pg->spt[i]));
-	if (present != atomic_read(&pg->meta.present))
-		verify_fail(v, "table at gfn 0x%llx level %d: %u present, count says %u",
-			    (unsigned long long)base, level, present, pg->meta.present);
-	if (pg->meta.level != level || pg->meta.base_gfn != base)
-		verify_fail(v, "table at gfn 0x%llx: metadata says level %d base 0x%llx",
-			    (unsigned long long)base, pg->meta.level,
-			    (unsigned long long)pg->meta.base_gfn);
 }
 
 static void verify_root(struct verify *v, struct mmu_root *root)
@@ -96,7 +85,7 @@ static void verify_root(struct verify *v, struct mmu_root *root)
 static void verify_counts(struct verify *v, const struct mmu_excl *x)
 {
 	struct mmu *mmu = v->mmu;
-	u64 pending = reclaim_pending(x), in_use = atomic_read(&mmu->c.tables_in_use);
+	u64 pending = reclaim_pending(x), in_use = MMU_GAUGE(mmu, tables_in_use);
 
 	if (v->valid_roots > 1)
 		verify_fail(v, "%u valid roots", v->valid_roots);
@@ -105,10 +94,10 @@ static void verify_counts(struct verify *v, const struct mmu_excl *x)
 			    (unsigned long long)v->tables, (unsigned long long)pending,
 			    (unsigned long long)in_use);
 	for (int l = 0; l < 3; l++)
-		if (v->leaves[l] != atomic_read(&mmu->c.maps[l]))
+		if (v->leaves[l] != MMU_GAUGE(mmu, maps[l]))
 			verify_fail(v, "level-%d leaves: %llu found, gauge says %llu", l + 1,
 				    (unsigned long long)v->leaves[l],
-				    (unsigned long long)atomic_read(&mmu->c.maps[l]));
+				    (unsigned long long)MMU_GAUGE(mmu, maps[l]));
 }
 
 int mmu_verify(struct mmu *mmu, char *why, size_t len)
@@ -230,7 +219,7 @@ u64 mmu_debug_tables_pending_free(struct mmu *mmu)
 	return n;
 }
 
-unsigned mmu_debug_pages_per_table(void)
+size_t mmu_debug_bytes_per_table(void)
 {
-	return TDP_PAGE_NPAGES;
+	return TDP_PAGE_NPAGES * PAGE_SIZE + sizeof(struct reclaim_slot);
 }
