@@ -57,7 +57,8 @@ int reclaim_reserve(struct mmu *mmu, u64 n)
 		mmu_spin_lock(&mmu->reclaim_lock);
 		old = bigger;
 		if (cap > r->cap) {
-			memcpy(bigger, r->retired, r->n * sizeof(*bigger));
+			if (r->n)
+				memcpy(bigger, r->retired, r->n * sizeof(*bigger));
 			old = r->retired;
 			r->retired = bigger;
 			r->cap = cap;
