@@ -7,6 +7,8 @@
 #   make test-asan  hosted tests under AddressSanitizer + UBSan
 #   make bench      hosted MMU benchmarks (prints a table)
 #   make soak SECONDS=600   long stress run
+#   make mutants    plant each known bug (tests/mutants/) in a scratch copy; the
+#                   fast suite must catch every one ("mutants: K of N caught")
 #
 # Each part of the tree adds its sources in its own fragment (*.mk); the rules
 # that turn sources into keel.efi and into hosted programs live here, once.
@@ -97,7 +99,7 @@ HOSTED_BINS := $(foreach t,$(HOSTED_TESTS),$(BUILD)/plain/$(t))
 BENCH_BINS  := $(foreach t,$(BENCH_PROGRAMS),$(BUILD)/rel/$(t))
 
 .PHONY: all keel hosted deps deps-run deps-test run test test-hosted test-boot test-tsan \
-        test-asan bench soak clean
+        test-asan bench soak mutants print-hosted-tests clean
 all: keel hosted
 keel: $(BUILD)/keel.efi
 hosted: $(HOSTED_BINS) $(BENCH_BINS)
@@ -125,6 +127,15 @@ test-tsan test-asan: test-%: deps-test
 bench: deps-test
 	@$(MAKE) --no-print-directory $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+# Planted bugs: each applied to a scratch copy, the plain hosted suite run
+# there (the copy reuses build/plain, so only the mutated file rebuilds).
+mutants: deps-test
+	@$(MAKE) --no-print-directory $(HOSTED_BINS) $(BUILD)/tsan/unit_race
+	@scripts/mutants.sh
+
+print-hosted-tests:
+	@echo $(HOSTED_TESTS)
 
 clean:
 	rm -rf $(BUILD)

@@ -93,6 +93,12 @@ enum env_hook {
 	                              waiting for readers of the old one */
 	HOOK_SLOT_SYNC_END,        /* ... and has finished waiting */
 	HOOK_ROOTS_INVALIDATED,    /* exclusive lock held, generation just bumped */
+	HOOK_RECLAIM_RETIRE,       /* reclaim_retire: inside reclaim_lock, between
+	                              reading the list head and storing the new one */
+	HOOK_MMU_BUG,              /* an MMU_BUG_ON fired, the MMU is dead; arg is a
+	                              bool *: true (debug builds) = fail the
+	                              assertion next; a test may clear it to run
+	                              the release-build path */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

@@ -13,11 +13,26 @@
 static u64 fail_nth, fail_every, page_allocs, pages_live, page_failures, page_limit;
 static u32 resched_policy;
 static u64 resched_queries;
+/*
+ * Hooks: each point holds up to ENV_HOOK_CALLBACKS callbacks (tests bind
+ * their own without replacing anyone else's). 'live' is what env_hook()
+ * reads on every pass: it is only written when a test binds, unbinds or
+ * asks for hit counting, so with no test attached the hook points cost one
+ * read of a line nobody writes (no shared counter is bumped per fault).
+ */
+#define ENV_HOOK_CALLBACKS 4
 static struct {
-	env_hook_fn fn;
-	void *ctx;
-	u64 hits;
+	struct {
+		env_hook_fn fn;
+		void *ctx;
+	} cb[ENV_HOOK_CALLBACKS];
+	u32 live;      /* bound callbacks + (counting ? 1 : 0) */
+	bool counting;
+	u64 hits;      /* only while counting */
 } hooks[HOOK__COUNT];
+static struct {
+	u32 locked;
+} hooks_lock; /* serialises bind/unbind (tests only) */
 static env_assert_fn assert_handler;
 
 void env_hosted_reset(void)
@@ -27,8 +42,8 @@ void env_hosted_reset(void)
 	atomic_set(&page_limit, 0);
 	atomic_set(&resched_policy, ENV_RESCHED_WHEN_CONTENDED);
 	for (unsigned i = 0; i < HOOK__COUNT; i++) {
-		atomic_set(&hooks[i].fn, NULL);
-		atomic_set(&hooks[i].hits, 0);
+		env_hosted_bind_hook(i, NULL, NULL);
+		env_hosted_count_hook(i, false);
 	}
 	atomic_set(&assert_handler, NULL);
 }
@@ -190,11 +205,70 @@ void env_assert_failed(const char *expr, const char *file, int line)
 	abort();
 }
 
+static void hooks_lock_take(void)
+{
+	u32 z = 0;
+
+	while (!atomic_cmpxchg(&hooks_lock.locked, &z, 1)) {
+		z = 0;
+		sched_yield();
+	}
+}
+
+static void hooks_lock_drop(void)
+{
+	atomic_set(&hooks_lock.locked, 0);
+}
+
+static void hook_update_live(enum env_hook h)
+{
+	u32 n = hooks[h].counting;
+
+	for (unsigned i = 0; i < ENV_HOOK_CALLBACKS; i++)
+		n += atomic_read(&hooks[h].cb[i].fn) != NULL;
+	atomic_set(&hooks[h].live, n);
+}
+
 void env_hosted_bind_hook(enum env_hook h, env_hook_fn fn, void *ctx)
 {
-	atomic_set(&hooks[h].fn, NULL);
-	atomic_set(&hooks[h].ctx, ctx);
-	atomic_set(&hooks[h].fn, fn);
+	unsigned i;
+
+	hooks_lock_take();
+	if (!fn) {
+		for (i = 0; i < ENV_HOOK_CALLBACKS; i++)
+			atomic_set(&hooks[h].cb[i].fn, NULL);
+	} else {
+		for (i = 0; i < ENV_HOOK_CALLBACKS && atomic_read(&hooks[h].cb[i].fn); i++)
+			;
+		if (i == ENV_HOOK_CALLBACKS) {
+			fprintf(stderr, "env_hosted_bind_hook: more than %d callbacks on hook %d\n",
+				ENV_HOOK_CALLBACKS, h);
+			abort();
+		}
+		atomic_set(&hooks[h].cb[i].ctx, ctx);
+		atomic_set(&hooks[h].cb[i].fn, fn);
+	}
+	hook_update_live(h);
+	hooks_lock_drop();
+}
+
+void env_hosted_unbind_hook(enum env_hook h, env_hook_fn fn)
+{
+	hooks_lock_take();
+	for (unsigned i = 0; i < ENV_HOOK_CALLBACKS; i++)
+		if (atomic_read(&hooks[h].cb[i].fn) == fn)
+			atomic_set(&hooks[h].cb[i].fn, NULL);
+	hook_update_live(h);
+	hooks_lock_drop();
+}
+
+void env_hosted_count_hook(enum env_hook h, bool on)
+{
+	hooks_lock_take();
+	atomic_set(&hooks[h].hits, 0);
+	atomic_set(&hooks[h].counting, on);
+	hook_update_live(h);
+	hooks_lock_drop();
 }
 
 u64 env_hosted_hook_hits(enum env_hook h)
@@ -204,12 +278,16 @@ u64 env_hosted_hook_hits(enum env_hook h)
 
 void env_hook(enum env_hook h, void *arg)
 {
-	env_hook_fn fn;
+	if (likely(!atomic_read(&hooks[h].live)))
+		return;
+	if (atomic_read(&hooks[h].counting))
+		atomic_add(&hooks[h].hits, 1);
+	for (unsigned i = 0; i < ENV_HOOK_CALLBACKS; i++) {
+		env_hook_fn fn = atomic_read(&hooks[h].cb[i].fn);
 
-	atomic_add(&hooks[h].hits, 1);
-	fn = atomic_read(&hooks[h].fn);
-	if (fn)
-		fn(h, arg, atomic_read(&hooks[h].ctx));
+		if (fn)
+			fn(h, arg, atomic_read(&hooks[h].cb[i].ctx));
+	}
 }
 
 /* ---- gates ---- */

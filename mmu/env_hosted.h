@@ -35,10 +35,21 @@ void env_hosted_set_resched(enum env_resched_policy p);
 u64 env_hosted_resched_queries(void);
 
 /* Hooks: fn(hook, arg, ctx) runs on the thread that reaches the hook point.
- * 'arg' is point-specific (see enum env_hook). NULL unbinds. */
+ * 'arg' is point-specific (see enum env_hook). A point holds up to four
+ * callbacks, run in the order bound: binding adds one (it never replaces
+ * another test's), unbind_hook removes every binding of fn, and binding
+ * NULL removes all of the point's callbacks. */
 typedef void (*env_hook_fn)(enum env_hook h, void *arg, void *ctx);
 void env_hosted_bind_hook(enum env_hook h, env_hook_fn fn, void *ctx);
+void env_hosted_unbind_hook(enum env_hook h, env_hook_fn fn);
+/* Hits are counted only while a test asks (turning it on zeroes the count):
+ * an idle hook point bumps no shared counter. */
+void env_hosted_count_hook(enum env_hook h, bool on);
 u64 env_hosted_hook_hits(enum env_hook h);
+
+/* Every thread on per-CPU slot 0 (env_cpu_slot), as when threads outnumber
+ * ENV_CPU_SLOTS; switch only while no thread holds an MMU lock. */
+void env_hosted_share_cpu_slot(bool on);
 
 /* Assertion failures call this handler (default: print and abort). A test
  * handler must not return (e.g. cmocka's mock_assert longjmps). */

@@ -35,7 +35,7 @@ const char *mmu_fault_result_name(enum mmu_fault_result r)
 		[MMU_FAULT_FIXED] = "fixed",         [MMU_FAULT_SPURIOUS] = "spurious",
 		[MMU_FAULT_RETRY] = "retry",         [MMU_FAULT_RETRY_SLOT] = "retry-slot",
 		[MMU_FAULT_NO_SLOT] = "no-slot",     [MMU_FAULT_PERM] = "perm",
-		[MMU_FAULT_NOMEM] = "nomem",
+		[MMU_FAULT_NOMEM] = "nomem",         [MMU_FAULT_DEAD] = "dead",
 	};
 
 	if ((unsigned)r < ARRAY_SIZE(names) && names[r])
@@ -208,6 +208,8 @@ static enum mmu_fault_result fault_gfn(struct mmu_vcpu *mv, struct fault *f)
 	enum mmu_fault_result r = MMU_FAULT_NO_SLOT;
 	int idx;
 
+	if (mmu_is_dead(mmu))
+		return MMU_FAULT_DEAD;
 	if (f->gfn < TDP_MAX_GFN) {
 		idx = srcu_read_lock(&mmu->slots_srcu);
 		r = fault_check_slot(mmu, f);
@@ -252,6 +254,8 @@ static int prefault_errno(enum mmu_fault_result r)
 		return -ENOENT;
 	case MMU_FAULT_NOMEM:
 		return -ENOMEM;
+	case MMU_FAULT_DEAD:
+		return -EIO;
 	default:
 		return -EFAULT;
 	}
@@ -270,7 +274,9 @@ int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len)
 		return 0;
 	if (gpa.v + len < gpa.v)
 		return -EINVAL;
-	end = ALIGN_UP(gpa.v + len, PAGE_SIZE) >> PAGE_SHIFT;
+	/* From the last byte: ALIGN_UP(gpa + len) wraps to 0 in the top page
+	 * of the address space, which would end the loop before it began. */
+	end = ((gpa.v + len - 1) >> PAGE_SHIFT) + 1;
 	while (gfn < end) {
 		struct fault f = { .gfn = gfn, .access = MMU_ACC_READ };
 		enum mmu_fault_result r = fault_gfn(mv, &f);

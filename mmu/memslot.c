@@ -60,7 +60,10 @@ int slot_max_level(const struct mmu *mmu, const struct memslot *slot, u64 gfn)
 
 	if (slot->d.flags & MEMSLOT_DIRTY_LOG)
 		return 1;
-	for (int level = mmu->max_level; level > 1; level--) {
+	/* Read without the MMU lock (faults decide before they lock): a
+	 * change of max_level invalidates every root under the exclusive lock,
+	 * so a fault that read the old value fails its validity check. */
+	for (int level = atomic_read(&mmu->max_level); level > 1; level--) {
 		u64 pages = tdp_level_pages(level), first = ALIGN_DOWN(gfn, pages);
 
 		if (!spte_level_can_leaf(mmu->fmt, level))

@@ -52,7 +52,7 @@ int mmu_set_max_page_level(struct mmu *mmu, int level)
 		return -EINVAL;
 	x = mmu_lock_excl(mmu);
 	if (mmu->max_level != level) {
-		mmu->max_level = level;
+		atomic_set(&mmu->max_level, level); /* faults read it unlocked */
 		mmu_zap_all_fast(&x); /* existing larger leaves must go */
 	}
 	mmu_unlock_excl(&x);

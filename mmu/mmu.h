@@ -59,6 +59,8 @@ enum mmu_fault_result {
 	MMU_FAULT_PERM,       /* access not allowed by the slot (e.g. write to
 	                         a read-only slot) */
 	MMU_FAULT_NOMEM,      /* page-table allocation failed */
+	MMU_FAULT_DEAD,       /* an internal invariant broke (MMU_BUG_ON): the
+	                         MMU refuses all work; the caller stops the VM */
 };
 
 const char *mmu_fault_result_name(enum mmu_fault_result r);
@@ -89,13 +91,15 @@ struct mmu_vcpu *mmu_vcpu_create(struct mmu *mmu, unsigned vcpu_id);
 void mmu_vcpu_destroy(struct mmu_vcpu *mv);
 /* Before each guest entry: drop an obsolete root, take a valid one, and
  * return its physical address (nCR3 / EPTP base). *flush is set when the
- * guest TLB for this vCPU must be flushed before entry. 0 or -ENOMEM. */
+ * guest TLB for this vCPU must be flushed before entry. 0, -ENOMEM, or -EIO
+ * once the MMU is dead (MMU_FAULT_DEAD). */
 int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush);
 /* Handle a TDP fault at gpa with the access that faulted. */
 enum mmu_fault_result mmu_page_fault(struct mmu_vcpu *mv, gpa_t gpa, u32 access);
 /* Map [gpa, gpa+len) ahead of use. Returns 0, -EAGAIN when a slot in the
  * range is being changed (the caller may retry; nothing is held), -ENOENT
- * for a hole, -ENOMEM. Never loops waiting for a slot writer. */
+ * for a hole, -ENOMEM, -EIO for a dead MMU. Never loops waiting for a slot
+ * writer. */
 int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len);
 /* Eviction, after MMU_FAULT_NOMEM: zap every mapping of every valid root and
  * free the page tables past their grace period; the guest faults back in what

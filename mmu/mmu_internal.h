@@ -108,7 +108,9 @@ struct mmu_counters {
 
 struct mmu {
 	const struct spte_format *fmt;   /* immutable */
-	int max_level;                   /* largest leaf level used (1..3) */
+	int max_level;                   /* atomic: largest leaf level used (1..3);
+	                                    written under lock exclusive, which
+	                                    also invalidates every root */
 
 	struct mmu_rwlock lock;          /* the MMU lock */
 	struct mmu_spinlock roots_lock;
@@ -125,8 +127,8 @@ struct mmu {
 	u64 excl_since_ns;               /* owner: lock exclusive */
 
 	struct mmu_counters c;
+	bool dead;                       /* atomic: an MMU_BUG_ON fired (verify.c) */
 	struct mmu_shard shard[ENV_CPU_SLOTS];
-	void *alloc_raw;                 /* what env_zalloc returned (mmu_create) */
 };
 
 struct mmu_vcpu {
@@ -187,6 +189,27 @@ static inline struct mmu_held excl_held(const struct mmu_excl *x)
 static inline struct mmu_held shared_held(const struct mmu_shared *s)
 {
 	return (struct mmu_held){ s->mmu, false };
+}
+
+/* ---- invariants that guard memory safety ----
+ * MMU_BUG_ON(mmu, cond) is checked in EVERY build, release (KEEL_NDEBUG)
+ * included, as KVM_BUG_ON is: when cond holds, mmu_bug() logs it and marks
+ * the MMU dead. A dead MMU installs nothing more: faults return
+ * MMU_FAULT_DEAD, mmu_vcpu_load_root() and mmu_prefault() -EIO, and the run
+ * loop stops the VM. Debug builds then also fail the assertion (tests see
+ * it at once). Evaluates to cond, so callers may bail out. MMU_ASSERT stays
+ * for contract checks that cost too much for release builds (lock modes). */
+void mmu_bug(struct mmu *mmu, const char *expr, const char *file, int line);
+#define MMU_BUG_ON(mmu, cond)                                              \
+	({                                                                 \
+		bool mmu_bug_ = unlikely(!!(cond));                        \
+		if (mmu_bug_)                                              \
+			mmu_bug((mmu), #cond, __FILE__, __LINE__);         \
+		mmu_bug_;                                                  \
+	})
+static inline bool mmu_is_dead(const struct mmu *mmu)
+{
+	return atomic_read(&mmu->dead);
 }
 
 /* ---- counters ---- */
@@ -271,7 +294,9 @@ void mmu_zap_all_fast(struct mmu_excl *x);
 void mmu_zap_obsolete_roots(struct mmu_excl *x);
 
 /* ---- zap (zap.c) ---- */
+/* Tear down an obsolete root's range, tables included. */
 void zap_root_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end);
+/* Remove only the leaves of the range in every valid root. */
 void zap_valid_roots_range(struct mmu_excl *x, u64 start, u64 end);
 
 /* ---- memslots (memslot.c) ---- */

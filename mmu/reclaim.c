@@ -82,11 +82,15 @@ void reclaim_unreserve(struct mmu *mmu, u64 n)
 void reclaim_retire(struct mmu *mmu, struct tdp_page *pg)
 {
 	struct mmu_reclaim *r = &mmu->reclaim;
+	u64 n;
 
 	assert_lock_held(&mmu->lock);
 	mmu_spin_lock(&mmu->reclaim_lock);
-	MMU_ASSERT(r->n < r->reserved && r->reserved <= r->cap);
-	r->retired[r->n++] = (struct reclaim_slot){ pg, atomic_read(&mmu->flush_gen) };
+	n = r->n;
+	MMU_ASSERT(n < r->reserved && r->reserved <= r->cap);
+	r->retired[n] = (struct reclaim_slot){ pg, atomic_read(&mmu->flush_gen) };
+	env_hook(HOOK_RECLAIM_RETIRE, pg); /* tests: another retire must wait here */
+	r->n = n + 1;
 	mmu_spin_unlock(&mmu->reclaim_lock);
 }
 

@@ -96,11 +96,11 @@ void root_put(struct mmu *mmu, struct mmu_root *root)
 	u32 left = atomic_sub(&root->refcount, 1);
 
 	assert_lock_held(&mmu->lock);
-	MMU_ASSERT(left != ~0u);
-	if (left)
-		return;
-	MMU_ASSERT(root->mmu_ref_dropped);
-	MMU_ASSERT(!MMU_DEBUG || tdp_table_empty(mmu->fmt, root->pt));
+	if (MMU_BUG_ON(mmu, left == ~0u) || left)
+		return; /* (an underflow: the root is leaked, never freed twice) */
+	if (MMU_BUG_ON(mmu, !root->mmu_ref_dropped) ||
+	    MMU_BUG_ON(mmu, !tdp_table_empty(mmu->fmt, root->pt)))
+		return; /* freeing a root still mapping memory: leak it instead */
 	root_unlink(mmu, root);
 	reclaim_retire(mmu, root->pt);
 	env_free(root);
@@ -290,25 +290,39 @@ int mmu_vcpu_load_root(struct mmu_vcpu *mv, hpa_t *root, bool *flush)
 	struct mmu *mmu = mv->mmu;
 	bool need_flush = mv->pending_flush;
 	struct mmu_shared s;
+	struct mmu_excl x;
 	u64 gen;
 
+	if (mmu_is_dead(mmu))
+		return -EIO; /* MMU_BUG_ON fired: the VM stops */
 	if (load_root_fast(mv, root)) {
 		*flush = false;
 		return 0;
 	}
-	s = mmu_lock_shared(mmu);
-
-	if (mv->root && !root_is_valid(mmu, mv->root)) {
-		root_put(mmu, mv->root);
-		mv->root = NULL;
-	}
-	if (!mv->root) {
-		mv->root = root_get_valid(&s);
-		need_flush = true;
-	}
-	if (!mv->root) {
+	for (int attempt = 0;; attempt++) {
+		s = mmu_lock_shared(mmu);
+		if (mv->root && !root_is_valid(mmu, mv->root)) {
+			/* Outside the guest and bound to flush before its next
+			 * entry (new root): this vCPU no longer holds back the
+			 * grace period of tables it may have cached. */
+			atomic_set(&mv->loaded, false);
+			root_put(mmu, mv->root);
+			mv->root = NULL;
+		}
+		if (!mv->root) {
+			mv->root = root_get_valid(&s);
+			need_flush = true;
+		}
+		if (mv->root)
+			break;
 		mmu_unlock_shared(&s);
-		return -ENOMEM;
+		if (attempt)
+			return -ENOMEM;
+		/* The pool may be full of tables an eviction retired and that
+		 * waited only for this vCPU: an exclusive section frees what is
+		 * past its grace period (mmu_unlock_excl), then try again. */
+		x = mmu_lock_excl(mmu);
+		mmu_unlock_excl(&x);
 	}
 	gen = atomic_read(&mmu->flush_gen);
 	if (gen != atomic_read(&mv->flush_seen) || !atomic_read(&mv->loaded))

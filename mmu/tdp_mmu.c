@@ -115,8 +115,8 @@ static void account_loss(const struct mmu_held *h, int level, spte_t old, spte_t
 			  spte_table_hpa(f, old).v == spte_table_hpa(f, new).v;
 
 	/* A present leaf never silently changes its frame: zap (and flush) first. */
-	MMU_ASSERT(!(spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level)) ||
-		   spte_leaf_hfn(f, old, level).v == spte_leaf_hfn(f, new, level).v);
+	MMU_BUG_ON(mmu, spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level) &&
+			spte_leaf_hfn(f, old, level).v != spte_leaf_hfn(f, new, level).v);
 	if (spte_is_leaf(f, old, level) && !spte_is_leaf(f, new, level)) {
 		mmu_gauge_sub(mmu, maps[level - 1], 1);
 		if (spte_present(f, new))
@@ -149,7 +149,7 @@ static void removed_table_excl(const struct mmu_held *h, struct tdp_page *pg, in
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
 		spte_t old = spte_read(&pg->spt[i]);
 
-		MMU_ASSERT(!spte_frozen(f, old));
+		MMU_BUG_ON(h->mmu, spte_frozen(f, old)); /* nobody else changes it */
 		if (spte_is_leaf(f, old, level))
 			leaves++;
 		else if (spte_is_table(f, old, level))

@@ -31,6 +31,18 @@ __printf(2, 3) static void verify_fail(struct verify *v, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* KVM_BUG_ON for the MMU: see MMU_BUG_ON in mmu_internal.h. */
+void mmu_bug(struct mmu *mmu, const char *expr, const char *file, int line)
+{
+	bool fatal = MMU_DEBUG;
+
+	atomic_set(&mmu->dead, true);
+	env_log("mmu: BUG: %s (%s:%d): the MMU is dead, the VM stops", expr, file, line);
+	env_hook(HOOK_MMU_BUG, &fatal);
+	if (fatal)
+		env_assert_failed(expr, file, line);
+}
+
 static void verify_leaf(struct verify *v, const struct tdp_iter *it)
 {
 	const struct spte_format *f = v->mmu->fmt;
@@ -107,6 +119,8 @@ int mmu_verify(struct mmu *mmu, char *why, size_t len)
 
 	if (why && len)
 		why[0] = 0;
+	if (mmu_is_dead(mmu))
+		verify_fail(&v, "the MMU is dead (an MMU_BUG_ON fired; see the log)");
 	mmu_spin_lock(&mmu->slots_lock);
 	v.slots = slots_deref(mmu);
 	x = mmu_lock_excl(mmu);

@@ -498,6 +498,8 @@ enum exit_kind vmx_exit_kind(u32 basic_reason, u32 intr_info);
 bool vmx_exit_has_insn_len(u32 basic_reason);
 u32 vmx_exception_info(u8 vector, bool has_error);
 u64 vmx_make_eptp(hpa_t root, bool ad);
+/* What Keel loads: A/D off (Keel does not use hardware A/D bits). */
+u64 vmx_keel_eptp(hpa_t root);
 u16 vmx_vpid_alloc(u64 *map, size_t words);
 void vmx_vpid_free(u64 *map, u16 vpid);
 const char *vmx_insn_error_name(u32 err);

@@ -126,6 +126,20 @@ u64 vmx_make_eptp(hpa_t root, bool ad)
 }
 
 /*
+ * The EPTP Keel programs. Accessed/dirty flags stay OFF whatever the CPU
+ * offers: Keel's MMU never reads or clears EPT A/D bits (dirty logging is
+ * write protection), and with them on the CPU treats every guest
+ * page-table walk as a write to the guest-physical page holding the paging
+ * structure (SDM 29.3.3.2), so walks through a read-only slot would fault
+ * as writes and stop the VM, and in a dirty-logged slot every page-table
+ * page would be reported dirty.
+ */
+u64 vmx_keel_eptp(hpa_t root)
+{
+	return vmx_make_eptp(root, false);
+}
+
+/*
  * Which invalidations an entry needs (docs/vmx.md has the reasoning):
  *  - EPT entries changed (the MMU asked): INVEPT for this EPTP, which drops
  *    guest-physical and combined mappings of it under every VPID;

@@ -162,6 +162,10 @@ static void test_eptp(void **state)
 	assert_int_equal(vmx_make_eptp(HPA(0x1234000), true), 0x1234000 | 0x5e);
 	/* Stray low bits in the root never leak into the flags. */
 	assert_int_equal(vmx_make_eptp(HPA(0x1234fff), false), 0x1234000 | 0x1e);
+	/* What Keel loads has A/D off: it does not use hardware A/D bits, and
+	 * with them on guest page-table walks count as writes. */
+	assert_int_equal(vmx_keel_eptp(HPA(0x1234000)), 0x1234000 | 0x1e);
+	assert_false(vmx_keel_eptp(HPA(0x1234000)) & EPTP_AD_ENABLE);
 }
 
 static struct vmx_caps caps_with(u64 ept_vpid)

@@ -229,7 +229,7 @@ void vmx_host_tables_restore(void)
 
 int vmx_set_eptp(struct vmx_vcpu *hw, hpa_t root)
 {
-	u64 eptp = vmx_make_eptp(root, vmx_caps.ept_ad);
+	u64 eptp = vmx_keel_eptp(root); /* A/D off: see vmx_rules.c */
 	struct vmcs_batch b = { 0 };
 
 	if (eptp != hw->eptp) {

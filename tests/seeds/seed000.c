@@ -36,6 +36,8 @@ void seed000_split_livelock(void **state)
 	for (u64 g = 0x1000; g < 0x1000 + 300; g++)
 		assert_int_equal(tmmu_fault(t->v, g << 12, MMU_ACC_WRITE), MMU_FAULT_FIXED);
 
+	env_hosted_count_hook(HOOK_EXCL_YIELD, true);
+	env_hosted_count_hook(HOOK_SPLIT_AFTER_UNIT, true);
 	env_hosted_bind_hook(HOOK_EXCL_YIELD, count_yield, NULL);
 	env_hosted_set_resched(ENV_RESCHED_ALWAYS);
 	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, MEMSLOT_DIRTY_LOG), 0);
@@ -92,10 +94,11 @@ void seed000_split_progress_under_fault_stream(void **state)
 	tmmu_add_slot(t->mmu, 0, GIB_PAGES, GIB_PAGES, 0x100000, 0);
 	tmmu_add_slot(t->mmu, 1, 0x10000, 256, 0x300001, 0);
 	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	env_hosted_count_hook(HOOK_EXCL_YIELD, true);
 	env_hosted_bind_hook(HOOK_EXCL_YIELD, count_yield, NULL);
 	assert_int_equal(pthread_create(&th, NULL, fault_stream, &fa), 0);
-	while (__atomic_load_n(&fa.faults, __ATOMIC_RELAXED) < 100)
-		env_yield();
+	KTEST_SPIN_UNTIL(__atomic_load_n(&fa.faults, __ATOMIC_RELAXED) >= 100,
+			 "100 faults of the fault stream");
 	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, MEMSLOT_DIRTY_LOG), 0);
 	__atomic_store_n(&fa.stop, true, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
@@ -182,6 +185,7 @@ void seed000_shared_split_progress(void **state)
 	assert_non_null(ctx.other);
 	assert_int_equal(mmu_vcpu_load_root(ctx.other, &root, &flush), 0);
 
+	env_hosted_count_hook(HOOK_EXCL_YIELD, true);
 	env_hosted_bind_hook(HOOK_EXCL_YIELD, count_yield, NULL);
 	env_hosted_bind_hook(HOOK_SPLIT_AFTER_UNIT, shared_split_unit, NULL);
 	env_hosted_set_resched(ENV_RESCHED_ALWAYS);

@@ -72,8 +72,11 @@ void seed001_zap_vs_map_shared(void **state)
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x5000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
 	/* A zap wants the lock exclusively: it must wait for A, not run beside it. */
 	assert_int_equal(pthread_create(&z, NULL, thread_zapper, NULL), 0);
-	while (!mmu_rwlock_writers_waiting(&t->mmu->lock))
-		env_yield();
+	ktest_step("A parked after linking (shared lock held), zap started");
+	KTEST_SPIN_UNTIL(mmu_rwlock_writers_waiting(&t->mmu->lock) ||
+				 __atomic_load_n(&ctx.zap_done, __ATOMIC_ACQUIRE),
+			 "the zap waiting for the exclusive lock");
+	/* The zap must not have run beside A's shared-mode fault. */
 	assert_false(__atomic_load_n(&ctx.zap_done, __ATOMIC_ACQUIRE));
 	env_gate_open(&ctx.a_release);
 	pthread_join(a, NULL);

@@ -75,7 +75,7 @@ void seed002_unsync_marking(void **state)
 	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
 	/* Test-only poke: 4 KiB mappings first, so a table T sits where a
 	 * 2 MiB leaf is allowed once the limit is lifted (no zap in between). */
-	t->mmu->max_level = 1;
+	atomic_set(&t->mmu->max_level, 1);
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
 	table = leaf_table(t->mmu, 1);
 
@@ -83,7 +83,7 @@ void seed002_unsync_marking(void **state)
 	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);
 	env_gate_wait(&ctx.parked);
 	assert_int_equal(MMU_GAUGE(t->mmu, maps[0]), 2); /* A's gain is in */
-	t->mmu->max_level = 3;
+	atomic_set(&t->mmu->max_level, 3);
 	/* B replaces T by a 2 MiB leaf while A's change is half done. */
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x9000), MMU_ACC_READ), MMU_FAULT_FIXED);
 	assert_int_equal(tmmu_level_of(t->mmu, 7, NULL, NULL), 2);
@@ -115,4 +115,61 @@ void seed002_counter_underflow_asserts(void **state)
 	expect_assert_failure(mmu_counter_sub(&counter, 1));
 	env_hosted_set_assert_handler(NULL);
 	assert_int_equal(counter, ~0ull); /* the check fired on this very update */
+}
+
+/* A has walked down to table T and stops just before its install (its
+ * entry in T was empty); B replaces T by a 2 MiB leaf meanwhile. T's
+ * entries must be *frozen*, not zeroed: A's cmpxchg then fails and A
+ * retries. Zeroed entries would let A install into a table nobody can
+ * reach any more (FIXED, a leaf and a count leaked into a retired table). */
+static void park_a_before_install(enum env_hook h, void *arg, void *ctx)
+{
+	if (seeds_role != ROLE_A)
+		return;
+	env_gate_open(&s2->parked);
+	env_gate_wait(&s2->release);
+}
+
+void seed002_parked_install_after_table_replaced(void **state)
+{
+	struct seed002 ctx = { 0 };
+	struct tmmu *t = *state;
+	struct mmu_vcpu *va = mmu_vcpu_create(t->mmu, 1);
+	struct mmu_stats st;
+	struct tdp_page *table;
+	pthread_t a;
+	hpa_t root;
+	bool flush;
+
+	s2 = &ctx;
+	env_gate_init(&ctx.parked);
+	env_gate_init(&ctx.release);
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
+	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	atomic_set(&t->mmu->max_level, 1); /* test-only poke, as above */
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	table = leaf_table(t->mmu, 1);
+
+	env_hosted_bind_hook(HOOK_FAULT_BEFORE_INSTALL, park_a_before_install, NULL);
+	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);
+	env_gate_wait(&ctx.parked);
+	ktest_step("A parked before installing into T; B replaces T by a 2 MiB leaf");
+	atomic_set(&t->mmu->max_level, 3);
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x9000), MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 7, NULL, NULL), 2);
+	env_gate_open(&ctx.release);
+	pthread_join(a, NULL);
+	env_hosted_bind_hook(HOOK_FAULT_BEFORE_INSTALL, NULL, NULL);
+
+	assert_int_equal(ctx.ra, MMU_FAULT_RETRY); /* it found T's entry frozen */
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k, 0);
+	assert_int_equal(st.maps_2m, 1);
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) /* retired: all frozen, A's leaf not in */
+		assert_true(spte_frozen(t->mmu->fmt, table->spt[i]));
+	tmmu_assert_verify(t->mmu);
+	mmu_vcpu_destroy(va);
+	env_gate_destroy(&ctx.parked);
+	env_gate_destroy(&ctx.release);
 }

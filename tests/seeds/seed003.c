@@ -62,11 +62,13 @@ static void invalidate_at_install(enum env_hook h, void *arg, void *ctx)
 {
 	pthread_t *th = ctx;
 
-	env_hosted_bind_hook(HOOK_FAULT_BEFORE_INSTALL, NULL, NULL);
+	env_hosted_unbind_hook(HOOK_FAULT_BEFORE_INSTALL, invalidate_at_install);
 	assert_int_equal(pthread_create(th, NULL, thread_invalidate, NULL), 0);
 	env_gate_wait(&s3->invalidator_started);
-	while (!mmu_rwlock_writers_waiting(&s3->t->mmu->lock))
-		env_yield();
+	ktest_step("fault at its install point, invalidation started");
+	KTEST_SPIN_UNTIL(mmu_rwlock_writers_waiting(&s3->t->mmu->lock) ||
+				 __atomic_load_n(&s3->invalidated, __ATOMIC_ACQUIRE),
+			 "the invalidation waiting for the MMU lock");
 	assert_false(__atomic_load_n(&s3->invalidated, __ATOMIC_ACQUIRE));
 }
 
@@ -96,4 +98,38 @@ void seed003_invalidate_waits_for_install(void **state)
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x3000), MMU_ACC_WRITE), MMU_FAULT_RETRY);
 	tmmu_assert_verify(t->mmu);
 	env_gate_destroy(&ctx.invalidator_started);
+}
+
+/* The check-to-lock window: an invalidation that lands after the fault
+ * looked its slot up (slot read side held, no MMU lock yet) and before it
+ * takes the MMU lock. Whatever the fault checked before taking the lock is
+ * stale; only the check under the lock counts, so the fault retries and
+ * nothing goes into the obsolete root. */
+static void invalidate_after_lookup(enum env_hook h, void *arg, void *ctx)
+{
+	struct mmu *mmu = ctx;
+
+	env_hosted_unbind_hook(HOOK_FAULT_SLOT_FOUND, invalidate_after_lookup);
+	mmu_invalidate_all_roots(mmu);
+}
+
+void seed003_invalidate_before_fault_locks(void **state)
+{
+	struct tmmu *t = *state;
+	struct mmu_stats st;
+	hpa_t root;
+	bool flush;
+
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	env_hosted_bind_hook(HOOK_FAULT_SLOT_FOUND, invalidate_after_lookup, t->mmu);
+	ktest_step("invalidation between the slot lookup and the MMU lock");
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x3000), MMU_ACC_WRITE), MMU_FAULT_RETRY);
+	mmu_get_stats(t->mmu, &st);
+	assert_int_equal(st.maps_4k + st.maps_2m + st.maps_1g, 0); /* nothing installed */
+	assert_int_equal(st.root_invalidations, 1);
+	tmmu_assert_verify(t->mmu);
+	/* The run loop reloads and the fault then succeeds. */
+	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	tmmu_assert_verify(t->mmu);
 }

@@ -25,6 +25,7 @@ struct seed004 {
 	bool deleter_synced;    /* the deleter finished waiting for readers */
 	u64 prefault_steps;
 	u64 slot_lookups;
+	u64 watchdog_lookups; /* count_lookup's own count */
 };
 static struct seed004 *s4;
 
@@ -61,7 +62,7 @@ static void deleter_park_after_invalidate(enum env_hook h, void *arg, void *ctx)
  * here forever while the deleter waits. */
 static void count_lookup(enum env_hook h, void *arg, void *ctx)
 {
-	if (seeds_role == ROLE_PREFAULT && ++s4->slot_lookups > 10000)
+	if (seeds_role == ROLE_PREFAULT && ++s4->watchdog_lookups > 10000)
 		fail_msg("prefault keeps retrying while the slot is being deleted");
 }
 
@@ -94,6 +95,7 @@ static void seed004_init(struct seed004 *ctx, struct tmmu *t)
 	env_hosted_bind_hook(HOOK_SLOT_SYNC_END, deleter_sync_end, NULL);
 	env_hosted_bind_hook(HOOK_ROOTS_INVALIDATED, deleter_park_after_invalidate, NULL);
 	env_hosted_bind_hook(HOOK_FAULT_SLOT_FOUND, count_lookup, NULL);
+	env_hosted_count_hook(HOOK_PREFAULT_RETRY, true);
 }
 
 static void seed004_finish(struct seed004 *ctx)

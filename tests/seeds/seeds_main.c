@@ -11,7 +11,7 @@ void seeds_assert_to_cmocka(const char *expr, const char *file, int line)
 
 #define SEED_TEST(fn) cmocka_unit_test_setup_teardown(fn, tmmu_setup, tmmu_teardown)
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		SEED_TEST(seed000_split_livelock),
@@ -22,11 +22,13 @@ int main(void)
 		SEED_TEST(seed001_nomem_under_shared_lock),
 		SEED_TEST(seed002_unsync_marking),
 		SEED_TEST(seed002_counter_underflow_asserts),
+		SEED_TEST(seed002_parked_install_after_table_replaced),
 		SEED_TEST(seed003_obsolete_root_install),
 		SEED_TEST(seed003_invalidate_waits_for_install),
+		SEED_TEST(seed003_invalidate_before_fault_locks),
 		SEED_TEST(seed004_prefault_vs_slot_delete),
 		SEED_TEST(seed004_delete_waits_for_reader),
 	};
 
-	return cmocka_run_group_tests_name("seeds_mmu", tests, NULL, NULL);
+	return ktest_run_group("seeds_mmu", tests, argc, argv);
 }

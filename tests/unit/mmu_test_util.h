@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 #include <keel/types.h>
 #include <keel/errno.h>
 #include "mmu/mmu.h"

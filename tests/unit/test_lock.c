@@ -133,7 +133,7 @@ static void test_srcu_waits_for_old_readers_only(void **state)
 	env_gate_destroy(&reader_out);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_not_starved),
@@ -142,5 +142,5 @@ int main(void)
 	};
 
 	env_hosted_reset();
-	return cmocka_run_group_tests_name("unit_lock", tests, NULL, NULL);
+	return ktest_run_group("unit_lock", tests, argc, argv);
 }

@@ -98,7 +98,7 @@ static void test_walker_preorder(void **state)
 	assert_int_equal(it.gfn, GIB_PAGES + 2 * MIB2_PAGES);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_npt_encoding),
@@ -106,5 +106,5 @@ int main(void)
 		cmocka_unit_test(test_walker_preorder),
 	};
 
-	return cmocka_run_group_tests_name("unit_spte", tests, NULL, NULL);
+	return ktest_run_group("unit_spte", tests, argc, argv);
 }

@@ -148,12 +148,12 @@ static void test_tlb_idle_vcpu_catches_up(void **state)
 	{ #fn "_npt", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_npt },          \
 	{ #fn "_ept", fn, tmmu_setup, tmmu_teardown, (void *)&spte_format_ept }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		FMT_TESTS(test_tlb_flush_rules),
 		FMT_TESTS(test_tlb_idle_vcpu_catches_up),
 	};
 
-	return cmocka_run_group_tests_name("unit_tlb", tests, NULL, NULL);
+	return ktest_run_group("unit_tlb", tests, argc, argv);
 }
