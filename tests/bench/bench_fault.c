@@ -68,6 +68,16 @@ struct fault_thread {
 	u64 cpu_ns, wall_ns; /* over the run */
 };
 
+/* The main thread waits sleeping: spinning, it would take a CPU from the
+ * fault threads (three spinners on two CPUs). */
+static void main_wait(atomic_uint *v, unsigned value)
+{
+	const struct timespec ts = { 0, 10000 };
+
+	while (atomic_load(v) != value)
+		nanosleep(&ts, NULL);
+}
+
 static u64 thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -172,11 +182,9 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 		struct mmu *mmu = round_setup(c, t, nthreads);
 		u64 t0 = ~0ull, t1 = 0;
 
-		while (atomic_load(&ctl.ready) != nthreads * r)
-			__builtin_ia32_pause();
+		main_wait(&ctl.ready, nthreads * r);
 		atomic_store(&ctl.round, r); /* every thread is running: go */
-		while (atomic_load(&ctl.done) != nthreads * r)
-			__builtin_ia32_pause();
+		main_wait(&ctl.done, nthreads * r);
 		for (unsigned i = 0; i < nthreads; i++) {
 			t0 = MIN(t0, t[i].t0);
 			t1 = MAX(t1, t[i].t1);
