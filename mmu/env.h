@@ -87,8 +87,9 @@ enum env_hook {
 	HOOK_TABLE_LINKED,         /* a new page table was linked (shared lock held) */
 	HOOK_PREFAULT_STEP,        /* prefault: between two pages, nothing held */
 	HOOK_PREFAULT_RETRY,       /* prefault: giving up with -EAGAIN, nothing held */
-	HOOK_SPLIT_AFTER_UNIT,     /* eager split: one unit done, exclusive lock held */
-	HOOK_EXCL_YIELD,           /* a walk dropped the exclusive lock (not held now) */
+	HOOK_SPLIT_AFTER_UNIT,     /* eager split: one unit done, shared lock held */
+	HOOK_EXCL_YIELD,           /* a long walk dropped the MMU lock: exclusive, or
+	                              shared for the eager split (not held now) */
 	HOOK_SLOT_SYNC_BEGIN,      /* slot writer published a snapshot and starts
 	                              waiting for readers of the old one */
 	HOOK_SLOT_SYNC_END,        /* ... and has finished waiting */

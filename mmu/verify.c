@@ -66,11 +66,6 @@ static void verify_leaf(struct verify *v, const struct tdp_iter *it)
 				   slot->d.id);
 }
 
-static void verify_table(struct verify *v, const struct tdp_page *pg, int level, u64 base)
-{
-	v->tables++;
-}
-
 static void verify_root(struct verify *v, struct mmu_root *root)
 {
 	const struct spte_format *f = v->mmu->fmt;
@@ -78,14 +73,13 @@ static void verify_root(struct verify *v, struct mmu_root *root)
 	struct tdp_iter it;
 
 	v->valid_roots += valid;
-	verify_table(v, root->pt, TDP_ROOT_LEVEL, 0);
+	v->tables++; /* the root table */
 	for_each_tdp_pte(&it, f, root->pt->spt, GFN(0), GFN(TDP_MAX_GFN), 1) {
 		if (spte_frozen(f, it.old))
 			verify_fail(v, "gfn 0x%llx: FROZEN entry left behind",
 				    (unsigned long long)it.gfn);
 		else if (spte_is_table(f, it.old, it.level))
-			verify_table(v, env_hpa_to_virt(spte_table_hpa(f, it.old)), it.level - 1,
-				     it.gfn);
+			v->tables++;
 		else if (spte_is_leaf(f, it.old, it.level)) {
 			v->leaves[it.level - 1]++;
 			if (valid)
@@ -110,6 +104,15 @@ static void verify_counts(struct verify *v, const struct mmu_excl *x)
 			verify_fail(v, "level-%d leaves: %llu found, gauge says %llu", l + 1,
 				    (unsigned long long)v->leaves[l],
 				    (unsigned long long)MMU_GAUGE(mmu, maps[l]));
+	/* Every table holds its deferred-free slot (no memory cache is alive:
+	 * the split's lives under slots_lock, which verify holds). */
+	mmu_spin_lock(&mmu->reclaim_lock);
+	if (mmu->reclaim.reserved != in_use || mmu->reclaim.n != pending ||
+	    mmu->reclaim.reserved > mmu->reclaim.cap)
+		verify_fail(v, "reclaim: %llu slots reserved of %llu for %llu tables",
+			    (unsigned long long)mmu->reclaim.reserved,
+			    (unsigned long long)mmu->reclaim.cap, (unsigned long long)in_use);
+	mmu_spin_unlock(&mmu->reclaim_lock);
 }
 
 int mmu_verify(struct mmu *mmu, char *why, size_t len)

@@ -516,6 +516,9 @@ static void test_verify_detects_corruption(void **state)
 	atomic_add(&t->mmu->shard[0].maps[0], 1);
 	expect_verify_failure(t->mmu, "leaves");
 	atomic_sub(&t->mmu->shard[0].maps[0], 1);
+	t->mmu->reclaim.reserved++; /* a deferred-free slot nobody holds */
+	expect_verify_failure(t->mmu, "reclaim:");
+	t->mmu->reclaim.reserved--;
 	tmmu_assert_verify(t->mmu);
 }
 
