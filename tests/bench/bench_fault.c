@@ -9,8 +9,9 @@
  * A run is a number of rounds, each on a fresh struct mmu, enough rounds to
  * make the run at least BENCH_MIN_RUN_NS of faulting (a 1 GiB round is
  * ~0.1 ms, below the skew of waking threads from a barrier). In each round
- * the threads spin until every one of them is running, then start together;
- * the round's time is last thread done - first thread started. A run is
+ * the threads spin until every one of them is running, then start together
+ * (the main thread sleeps meanwhile); the round's time is last thread done -
+ * first thread started. A run is
  * flagged "time-shared" when some thread got less CPU time than wall time
  * (another process had its core): its rate says little about the MMU.
  * Also records page-table memory per GiB mapped (tables_in_use after a
@@ -53,10 +54,11 @@ static struct {
 static double one_thread_rate[ARRAY_SIZE(fault_cases)];
 
 struct fault_ctl {
-	atomic_uint round;   /* the main thread publishes round r as r + 1 */
-	atomic_uint ready;   /* threads spinning for the current round */
-	atomic_uint done;    /* threads finished with the current round */
-	unsigned rounds;
+	atomic_uint armed;   /* the main thread set round r up: r */
+	atomic_uint ready;   /* threads spinning for round r, over all rounds */
+	atomic_uint go;      /* round r may start: set by the last thread ready */
+	atomic_uint done;    /* threads finished, over all rounds */
+	unsigned rounds, nthreads;
 };
 
 struct fault_thread {
@@ -68,9 +70,9 @@ struct fault_thread {
 	u64 cpu_ns, wall_ns; /* over the run */
 };
 
-/* The main thread waits sleeping: spinning, it would take a CPU from the
- * fault threads (three spinners on two CPUs). */
-static void main_wait(atomic_uint *v, unsigned value)
+/* Waiting while another thread has work: sleeping, not spinning, so as not
+ * to take a CPU from it (three spinners on two CPUs time-share). */
+static void sleep_until(atomic_uint *v, unsigned value)
 {
 	const struct timespec ts = { 0, 10000 };
 
@@ -86,6 +88,20 @@ static u64 thread_cpu_ns(void)
 	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 }
 
+/*
+ * Spin-start: a thread sleeps until its round is set up, then spins; the
+ * last one to arrive starts the round. So when it starts, every thread is
+ * running (and the main thread sleeps).
+ */
+static void round_start(struct fault_ctl *ctl, unsigned r)
+{
+	sleep_until(&ctl->armed, r);
+	if (atomic_fetch_add(&ctl->ready, 1) + 1 == ctl->nthreads * r)
+		atomic_store(&ctl->go, r);
+	while (atomic_load(&ctl->go) != r)
+		__builtin_ia32_pause();
+}
+
 static void *fault_thread_main(void *arg)
 {
 	struct fault_thread *t = arg;
@@ -94,9 +110,7 @@ static void *fault_thread_main(void *arg)
 	for (unsigned r = 1; r <= ctl->rounds; r++) {
 		u64 c0;
 
-		atomic_fetch_add(&ctl->ready, 1);
-		while (atomic_load(&ctl->round) != r)
-			__builtin_ia32_pause();
+		round_start(ctl, r);
 		c0 = thread_cpu_ns();
 		t->t0 = bench_now_ns();
 		t->fixed = bench_fault_range(atomic_load(&t->mv), t->gpa, t->bytes, t->step,
@@ -166,7 +180,7 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 				   unsigned case_idx, unsigned rounds)
 {
 	struct fault_thread t[BENCH_MAX_THREADS];
-	struct fault_ctl ctl = { .rounds = rounds };
+	struct fault_ctl ctl = { .rounds = rounds, .nthreads = nthreads };
 	u64 faults = c->bytes_per_thread / c->map_size * nthreads, total_ns = 0;
 	struct run_result res = { .rounds = rounds };
 
@@ -182,9 +196,8 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 		struct mmu *mmu = round_setup(c, t, nthreads);
 		u64 t0 = ~0ull, t1 = 0;
 
-		main_wait(&ctl.ready, nthreads * r);
-		atomic_store(&ctl.round, r); /* every thread is running: go */
-		main_wait(&ctl.done, nthreads * r);
+		atomic_store(&ctl.armed, r);
+		sleep_until(&ctl.done, nthreads * r);
 		for (unsigned i = 0; i < nthreads; i++) {
 			t0 = MIN(t0, t[i].t0);
 			t1 = MAX(t1, t[i].t1);
