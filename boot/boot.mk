@@ -5,4 +5,4 @@ KEEL_SRCS += boot/main.c boot/efi_util.c boot/memmap.c boot/cfg.c \
 
 # The keel.cfg parser is portable: tested hosted.
 HOSTED_TESTS += boot_cfg_test
-$(call hosted_program,boot_cfg_test,boot/cfg.c boot/cfg_test.c,-lcmocka)
+$(call hosted_program,boot_cfg_test,boot/cfg.c boot/cfg_test.c tests/unit/ktest.c,-lcmocka)

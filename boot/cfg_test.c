@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 #include <string.h>
 
 #include <keel/errno.h>
@@ -85,7 +86,7 @@ static void test_long_line(void **state)
 	assert_string_equal(c.guest, "builtin");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -94,5 +95,5 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ktest_run_group("boot_cfg", tests, argc, argv);
 }

@@ -72,7 +72,9 @@ __noreturn void env_assert_failed(const char *expr, const char *file, int line);
 #define MMU_DEBUG 1
 #endif
 
-/* MMU_ASSERT: checked in debug builds (tests, keel.efi), gone in 'rel'. */
+/* MMU_ASSERT: checked in debug builds (tests, keel.efi), gone in 'rel'.
+ * For contract checks only; invariants that guard memory safety use
+ * MMU_BUG_ON (mmu/mmu_internal.h), which stays in every build. */
 #define MMU_ASSERT(cond)                                                   \
 	do {                                                               \
 		if (MMU_DEBUG && unlikely(!(cond)))                        \

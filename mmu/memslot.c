@@ -357,6 +357,43 @@ bool mmu_gfn_to_hfn(struct mmu *mmu, gfn_t gfn, hfn_t *out, u32 *slot_flags)
 	return ok;
 }
 
+int mmu_host_access_begin(struct mmu *mmu, gfn_t gfn, bool write, struct mmu_host_access *a)
+{
+	const struct memslot *slot;
+	int r = 0;
+
+	*a = (struct mmu_host_access){ .mmu = mmu, .gfn = gfn, .write = write };
+	if (mmu_is_dead(mmu))
+		return -EIO;
+	a->srcu_idx = srcu_read_lock(&mmu->slots_srcu);
+	slot = slots_find_gfn(slots_deref(mmu), gfn.v);
+	if (!slot)
+		r = -EFAULT;
+	else if (slot->invalid)
+		r = -EAGAIN; /* never wait for the writer inside the read side */
+	else if (write && (slot->d.flags & MEMSLOT_READONLY))
+		r = -EPERM;
+	if (r) {
+		srcu_read_unlock(&mmu->slots_srcu, a->srcu_idx);
+		return r;
+	}
+	a->slot = slot;
+	a->hfn = slot_gfn_to_hfn(slot, gfn.v);
+	a->slot_flags = slot->d.flags;
+	return 0;
+}
+
+void mmu_host_access_end(struct mmu_host_access *a)
+{
+	struct mmu *mmu = a->mmu;
+
+	MMU_ASSERT(a->slot && srcu_read_held(&mmu->slots_srcu));
+	if (a->write && (a->slot->d.flags & MEMSLOT_DIRTY_LOG))
+		slot_dirty_mark(a->slot, a->gfn.v);
+	a->slot = NULL;
+	srcu_read_unlock(&mmu->slots_srcu, a->srcu_idx);
+}
+
 void memslots_free_all(struct mmu *mmu)
 {
 	for (unsigned i = 0; i < MMU_MAX_SLOTS; i++) {

@@ -110,8 +110,38 @@ int mmu_prefault(struct mmu_vcpu *mv, gpa_t gpa, u64 len);
  * Returns the page-table pages freed by this call. */
 u64 mmu_evict(struct mmu *mmu);
 
-/* Translate for emulation: host frame backing gfn, or false. */
+/* Translate for emulation: host frame backing gfn, or false. The answer
+ * may be stale as soon as it returns (a slot may move): to touch the memory
+ * use the host-access guard below. */
 bool mmu_gfn_to_hfn(struct mmu *mmu, gfn_t gfn, hfn_t *out, u32 *slot_flags);
+
+/*
+ * Host access to guest memory (emulator, loaders), one guest page at a time
+ * and under the rules a guest access obeys:
+ *  - the slot read side is held from begin to end, so the slot, and the
+ *    memory behind it, cannot be deleted or moved while the host uses the
+ *    page (between the two: no blocking, no slot changes, no MMU calls that
+ *    take the slot writers' lock);
+ *  - a write is refused in a read-only slot (-EPERM);
+ *  - a write marks the page dirty in a dirty-logged slot, at end(), after
+ *    the data was written (as KVM's mark_page_dirty), so a harvest never
+ *    clears the bit of a write still in progress.
+ * begin returns 0 and sets a->hfn, or -EFAULT (no slot), -EAGAIN (the slot
+ * is being changed: retry later, nothing is held), -EPERM, -EIO (MMU dead);
+ * on error nothing is held and end() must not be called.
+ */
+struct memslot;
+struct mmu_host_access {
+	struct mmu *mmu;
+	const struct memslot *slot;
+	gfn_t gfn;
+	hfn_t hfn;         /* out: the host frame backing gfn */
+	u32 slot_flags;    /* out: MEMSLOT_* */
+	bool write;
+	int srcu_idx;
+};
+int mmu_host_access_begin(struct mmu *mmu, gfn_t gfn, bool write, struct mmu_host_access *a);
+void mmu_host_access_end(struct mmu_host_access *a);
 
 /* Statistics, all monotonic counters except the *_in_use gauges. */
 struct mmu_stats {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static void test_bad_frees_panic(void **state)
 	EXPECT_PANIC(host_free(o), "not a live object");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
@@ -143,5 +144,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_frees_panic, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ktest_run_group("rt_pool", tests, argc, argv);
 }

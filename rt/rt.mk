@@ -7,4 +7,4 @@ KEEL_SRCS += rt/serial.c rt/log.c rt/pool.c rt/host.c rt/platform.c rt/mmu_env.c
 
 # The pool is portable: tested hosted.
 HOSTED_TESTS += rt_pool_test
-$(call hosted_program,rt_pool_test,rt/pool.c rt/pool_test.c,-lcmocka)
+$(call hosted_program,rt_pool_test,rt/pool.c rt/pool_test.c tests/unit/ktest.c,-lcmocka)

@@ -82,8 +82,13 @@ done
 copy_tree() {
 	local dir=$1
 	mkdir -p "$dir"
-	(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar cf - 2>/dev/null) |
-		(cd "$dir" && tar xf -) || die "copying the tree to $dir failed"
+	if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar cf -) |
+			(cd "$dir" && tar xf -) || die "copying the tree to $dir failed"
+	else # an exported tree (git archive): everything but build output
+		(cd "$root" && tar cf - --exclude=./build --exclude=.git .) |
+			(cd "$dir" && tar xf -) || die "copying the tree to $dir failed"
+	fi
 	mkdir -p "$dir/build"
 	for fl in plain tsan; do
 		[[ -d $root/build/$fl ]] && cp -a "$root/build/$fl" "$dir/build/"
@@ -138,6 +143,8 @@ run_suite() {
 	# "== plain/unit_mmu" then "   not ok 3 - name ..." lines
 	caught_by=$(awk '/^== /{suite=$2} /^ *not ok /{
 		line=$0; sub(/^ *not ok [0-9]* *-? */, "", line); sub(/ *#.*/, "", line);
+		sub(/ exited with status/, ": exited with status", line); sub(/ \(log: .*/, "", line);
+		if (line ~ "^" suite ": ") sub("^" suite ": ", "", line);
 		n[suite ": " line]=1 } END { for (k in n) print k }' "$log" | sort | paste -sd';' | sed 's/;/; /g')
 	return 0
 }

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Guest memory as the emulator reads it: guest-physical through the
- * memslots (mmu_gfn_to_hfn), guest-virtual through a walk of the guest's
- * own 4-level page tables. Read-only use; a gpa in no slot is never turned
- * into a host pointer.
+ * Guest memory as the host touches it (emulator, loaders): guest-physical
+ * through the memslots, guest-virtual through a walk of the guest's own
+ * 4-level page tables. Every access goes through the MMU's host-access
+ * guard (mmu_host_access_begin/end), one page at a time, so it obeys the
+ * slot rules a guest access obeys: the slot read side is held while the
+ * host pointer is in use (a slot cannot be deleted or moved under the
+ * copy), writes to read-only slots are refused, and writes to dirty-logged
+ * slots mark the page dirty. No host pointer into guest memory escapes
+ * this file.
  */
 #include <keel/errno.h>
 #include <keel/string.h>
@@ -16,34 +21,40 @@
 #define GPTE_ADDR GENMASK(51, 12)
 #define X86_CR4_LA57 BIT(12)
 
-void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len)
+/* Copy between buf and guest-physical [gpa, gpa+len), page by page. */
+static int guest_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
 {
-	hfn_t hfn;
-	u32 flags;
-
-	if ((gpa.v & ~PAGE_MASK) + len > PAGE_SIZE)
-		return NULL;
-	if (!mmu_gfn_to_hfn(vm->mmu, gpa_to_gfn(gpa), &hfn, &flags))
-		return NULL;
-	return (u8 *)(uintptr_t)hfn_to_hpa(hfn).v + (gpa.v & ~PAGE_MASK);
-}
-
-int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len)
-{
-	const u8 *from = src;
+	u8 *p = buf;
 
 	while (len) {
-		size_t chunk = MIN(len, PAGE_SIZE - (gpa.v & ~PAGE_MASK));
-		u8 *to = vmm_gpa_ptr(vm, gpa, chunk);
+		size_t off = gpa.v & ~PAGE_MASK, chunk = MIN(len, PAGE_SIZE - off);
+		struct mmu_host_access a;
+		u8 *host;
+		int err = mmu_host_access_begin(vm->mmu, gpa_to_gfn(gpa), write, &a);
 
-		if (!to)
-			return -EFAULT;
-		memcpy(to, from, chunk);
-		from += chunk;
+		if (err)
+			return err;
+		host = (u8 *)(uintptr_t)hfn_to_hpa(a.hfn).v + off;
+		if (write)
+			memcpy(host, p, chunk);
+		else
+			memcpy(p, host, chunk);
+		mmu_host_access_end(&a);
+		p += chunk;
 		gpa.v += chunk;
 		len -= chunk;
 	}
 	return 0;
+}
+
+int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len)
+{
+	return guest_copy(vm, gpa, (void *)src, len, true);
+}
+
+int vmm_read_guest(struct vm *vm, gpa_t gpa, void *dst, size_t len)
+{
+	return guest_copy(vm, gpa, dst, len, false);
 }
 
 /* Frame bits of a leaf at 'level' (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB). */
@@ -64,15 +75,16 @@ int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out)
 		return -ENOTSUP; /* Keel's guests run in 4-level long mode */
 	for (int level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
-		u64 *pte = vmm_gpa_ptr(v->vm, GPA(table + ((va.v >> shift) & 511) * 8), 8);
+		u64 pte;
 
-		if (!pte || !(*pte & GPTE_P))
+		if (vmm_read_guest(v->vm, GPA(table + ((va.v >> shift) & 511) * 8), &pte, 8) ||
+		    !(pte & GPTE_P))
 			return -EFAULT;
-		if (level == 1 || (level <= 3 && (*pte & GPTE_PS))) {
-			*out = GPA(leaf_frame(*pte, level) | (va.v & ((1ull << shift) - 1)));
+		if (level == 1 || (level <= 3 && (pte & GPTE_PS))) {
+			*out = GPA(leaf_frame(pte, level) | (va.v & ((1ull << shift) - 1)));
 			return 0;
 		}
-		table = *pte & GPTE_ADDR;
+		table = pte & GPTE_ADDR;
 	}
 	return -EFAULT;
 }
@@ -85,14 +97,9 @@ size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len)
 		u64 va = v->regs.rip + got;
 		size_t chunk = MIN(len - got, PAGE_SIZE - (va & ~PAGE_MASK));
 		gpa_t gpa;
-		const u8 *src;
 
-		if (vmm_gva_to_gpa(v, GVA(va), &gpa))
+		if (vmm_gva_to_gpa(v, GVA(va), &gpa) || vmm_read_guest(v->vm, gpa, buf + got, chunk))
 			break;
-		src = vmm_gpa_ptr(v->vm, gpa, chunk);
-		if (!src)
-			break;
-		memcpy(buf + got, src, chunk);
 		got += chunk;
 	}
 	return got;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 
 #include <keel/errno.h>
 #include "vmm/insn_decode.h"
@@ -127,7 +128,7 @@ static void test_mov_rejected(void **state)
 	assert_int_equal(DECODE(&m, 0xc7, 0x00, 0, 0), -EINVAL); /* imm32 cut short */
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_lengths),
@@ -137,5 +138,5 @@ int main(void)
 		cmocka_unit_test(test_mov_rejected),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ktest_run_group("vmm_insn_decode", tests, argc, argv);
 }

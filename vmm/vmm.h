@@ -30,12 +30,15 @@ void vmm_handle_open_bus(struct vcpu *v);
  * memory. False (VM stopped) when it cannot. */
 bool vmm_skip_insn(struct vcpu *v);
 
-/* guest_mem.c: guest memory access for emulation. */
-/* Host pointer to 'len' bytes at gpa, all within one page of one slot. */
-void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len);
+/* guest_mem.c: guest memory access by the host, under the slot rules
+ * (mmu_host_access_begin/end: read side held during the copy, read-only
+ * slots refused for writes, dirty-logged slots marked). */
 /* Copy into guest RAM (any length, across pages and slots); -EFAULT when
- * part of [gpa, gpa+len) is not RAM. */
+ * part of [gpa, gpa+len) is not RAM, -EPERM for a read-only slot, -EAGAIN
+ * for a slot being changed. Bytes before the failing page were written. */
 int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len);
+/* Copy out of guest memory; the same errors except -EPERM. */
+int vmm_read_guest(struct vm *vm, gpa_t gpa, void *dst, size_t len);
 /* Translate a guest-virtual address through the guest's page tables. */
 int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out);
 /* Fetch up to 'len' instruction bytes at RIP (stops at unmapped memory);

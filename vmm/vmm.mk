@@ -7,4 +7,4 @@ KEEL_SRCS += $(VMM_SRCS)
 
 # The instruction decoder is pure: tested hosted.
 HOSTED_TESTS += vmm_insn_decode_test
-$(call hosted_program,vmm_insn_decode_test,vmm/insn_decode.c vmm/insn_decode_test.c,-lcmocka)
+$(call hosted_program,vmm_insn_decode_test,vmm/insn_decode.c vmm/insn_decode_test.c tests/unit/ktest.c,-lcmocka)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "tests/unit/ktest.h"
 #include <pthread.h>
 #include <string.h>
 
@@ -483,7 +484,7 @@ static void test_vpid_alloc_concurrent(void **state)
 	assert_int_equal(shared_map[1] | shared_map[2] | shared_map[3], 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adjust_ctls),
@@ -510,5 +511,5 @@ int main(void)
 		cmocka_unit_test(test_vpid_alloc_concurrent),
 	};
 
-	return cmocka_run_group_tests_name("vmx_rules", tests, NULL, NULL);
+	return ktest_run_group("vmx_rules", tests, argc, argv);
 }

@@ -172,6 +172,7 @@ static bool run_case(size_t i, const struct CMUnitTest *t, unsigned limit)
 	if (pid == 0) {
 		dup2(fileno(out), STDOUT_FILENO);
 		dup2(fileno(out), STDERR_FILENO);
+		setvbuf(stdout, NULL, _IONBF, 0); /* nothing lost if the case crashes */
 		run_child(t);
 	}
 	in_time = wait_child(pid, &status, limit);

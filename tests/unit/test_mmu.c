@@ -4,6 +4,7 @@
  * debug API (mmu/mmu_debug.h). Every test runs once per entry format.
  */
 #include "tests/unit/mmu_test_util.h"
+#include <pthread.h>
 #include <string.h>
 #include "mmu/mmu_internal.h"
 
@@ -460,6 +461,87 @@ static void test_zap_units_bounded(void **state)
 	mmu_vcpu_destroy(z.refiller);
 }
 
+/* ---- host access to guest memory (mmu_host_access_begin/end) ---- */
+
+struct host_delete {
+	struct mmu *mmu;
+	struct env_gate parked, release;
+	bool syncing, done;
+};
+static struct host_delete *hd;
+
+static void *host_delete_thread(void *arg)
+{
+	hd->done = false;
+	assert_int_equal(mmu_slot_delete(hd->mmu, 1), 0);
+	__atomic_store_n(&hd->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void host_delete_syncing(enum env_hook h, void *arg, void *ctx)
+{
+	__atomic_store_n(&hd->syncing, true, __ATOMIC_RELEASE);
+}
+
+static void host_delete_park(enum env_hook h, void *arg, void *ctx)
+{
+	env_gate_open(&hd->parked);
+	env_gate_wait(&hd->release);
+}
+
+static void test_host_access(void **state)
+{
+	struct tmmu *t = *state;
+	struct host_delete ctx = { .mmu = t->mmu };
+	struct mmu_host_access a;
+	u64 bitmap[1];
+	pthread_t th;
+
+	tmmu_add_slot(t->mmu, 0, 0x100, 16, BACKING, MEMSLOT_READONLY);
+	tmmu_add_slot(t->mmu, 1, 0x200, 16, BACKING + 16, 0);
+	tmmu_add_slot(t->mmu, 2, 0x300, 64, BACKING + 32, MEMSLOT_DIRTY_LOG);
+	/* No slot; read-only slot refuses writes, allows reads. */
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x50), false, &a), -EFAULT);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x101), true, &a), -EPERM);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x101), false, &a), 0);
+	assert_int_equal(a.hfn.v, BACKING + 1);
+	mmu_host_access_end(&a);
+	/* A host write to a dirty-logged slot is logged, once written (end). */
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x305), true, &a), 0);
+	mmu_host_access_end(&a);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x307), false, &a), 0);
+	mmu_host_access_end(&a); /* reads are not */
+	assert_int_equal(mmu_slot_get_dirty_log(t->mmu, 2, bitmap), 0);
+	assert_int_equal(bitmap[0], BIT(5));
+
+	/* The read side is held while the host uses the page: a deletion of
+	 * the slot waits until end(); once the slot is invalid, begin says
+	 * -EAGAIN and holds nothing. */
+	hd = &ctx;
+	env_gate_init(&ctx.parked);
+	env_gate_init(&ctx.release);
+	env_hosted_bind_hook(HOOK_SLOT_SYNC_BEGIN, host_delete_syncing, NULL);
+	env_hosted_bind_hook(HOOK_ROOTS_INVALIDATED, host_delete_park, NULL);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x201), true, &a), 0);
+	assert_int_equal(pthread_create(&th, NULL, host_delete_thread, NULL), 0);
+	ktest_step("host holds a page of slot 1; its deletion must wait");
+	KTEST_SPIN_UNTIL(__atomic_load_n(&ctx.syncing, __ATOMIC_ACQUIRE), "the deleter syncing");
+	for (int i = 0; i < 1000; i++)
+		env_yield();
+	assert_false(env_gate_is_open(&ctx.parked)); /* still waiting for us */
+	mmu_host_access_end(&a);
+	env_gate_wait(&ctx.parked);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x201), false, &a), -EAGAIN);
+	env_gate_open(&ctx.release);
+	pthread_join(th, NULL);
+	assert_true(ctx.done);
+	env_hosted_bind_hook(HOOK_SLOT_SYNC_BEGIN, NULL, NULL);
+	env_hosted_bind_hook(HOOK_ROOTS_INVALIDATED, NULL, NULL);
+	assert_int_equal(mmu_host_access_begin(t->mmu, GFN(0x201), false, &a), -EFAULT);
+	env_gate_destroy(&ctx.parked);
+	env_gate_destroy(&ctx.release);
+}
+
 /* The level-1 entry mapping gfn in the only root (test-only access). */
 static spte_t *leaf_sptep(struct mmu *mmu, u64 gfn)
 {
@@ -616,6 +698,7 @@ int main(int argc, char **argv)
 		FMT_TESTS(test_alloc_failure),
 		FMT_TESTS(test_evict),
 		FMT_TESTS(test_prefault),
+		FMT_TESTS(test_host_access),
 		FMT_TESTS(test_verify_detects_corruption),
 		FMT_TESTS(test_for_each_leaf),
 		FMT_TESTS(test_max_page_level),

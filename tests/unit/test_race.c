@@ -21,7 +21,8 @@
  *    the shard updated atomically there is nothing to report; with a plain
  *    += TSan reports the race and fails the case. make test runs this
  *    program in the tsan flavour, and the plain_rmw_gauge mutant runs it
- *    there (tests/mutants/).
+ *    there (tests/mutants/). The same technique covers max_level, which
+ *    faults read before they take the MMU lock.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -151,12 +152,59 @@ static void test_gauge_shard_concurrent_installs(void **state)
 	mmu_vcpu_destroy(va);
 }
 
+/* ---- max_level, read by faults without the MMU lock ---- */
+
+static void park_a_at_lookup(enum env_hook h, void *arg, void *ctx)
+{
+	park_a_relaxed(h, arg, ctx);
+}
+
+static void *fault_2m_thread(void *arg)
+{
+	role = ROLE_A;
+	return (void *)(uintptr_t)mmu_page_fault(arg, GPA(0x5000), MMU_ACC_READ);
+}
+
+/* A fault has looked its slot up (slot read side only) when the largest
+ * page level drops to 4 KiB; it then reads max_level with no lock and no
+ * happens-before edge to the change (a plain read is a TSan report), and
+ * whatever it read, it must not install a 2 MiB leaf: the change
+ * invalidated its root, which it re-checks under the lock. */
+static void test_max_level_change_mid_fault(void **state)
+{
+	struct tmmu *t = *state;
+	pthread_t a;
+	hpa_t root;
+	bool flush;
+	void *ra;
+
+	__atomic_store_n(&a_parked, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&a_release, 0, __ATOMIC_RELAXED);
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0); /* 2 MiB allowed */
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	env_hosted_bind_hook(HOOK_FAULT_SLOT_FOUND, park_a_at_lookup, NULL);
+	assert_int_equal(pthread_create(&a, NULL, fault_2m_thread, t->v), 0);
+	ktest_step("fault parked after its slot lookup; max level set to 4 KiB");
+	KTEST_SPIN_UNTIL(__atomic_load_n(&a_parked, __ATOMIC_RELAXED), "A parked at lookup");
+	assert_int_equal(mmu_set_max_page_level(t->mmu, 1), 0);
+	__atomic_store_n(&a_release, 1, __ATOMIC_RELAXED);
+	pthread_join(a, &ra);
+	env_hosted_bind_hook(HOOK_FAULT_SLOT_FOUND, NULL, NULL);
+	assert_int_equal((uintptr_t)ra, MMU_FAULT_RETRY);
+	assert_int_equal(tmmu_level_of(t->mmu, 5, NULL, NULL), 0);
+	assert_int_equal(tmmu_fault(t->v, 0x5000, MMU_ACC_READ), MMU_FAULT_FIXED);
+	assert_int_equal(tmmu_level_of(t->mmu, 5, NULL, NULL), 1);
+	tmmu_assert_verify(t->mmu);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reclaim_retire_serialised, tmmu_setup,
 						tmmu_teardown),
 		cmocka_unit_test_setup_teardown(test_gauge_shard_concurrent_installs, tmmu_setup,
+						tmmu_teardown),
+		cmocka_unit_test_setup_teardown(test_max_level_change_mid_fault, tmmu_setup,
 						tmmu_teardown),
 	};
 
