@@ -58,7 +58,8 @@ struct fault_ctl {
 	atomic_uint ready;   /* threads spinning for round r, over all rounds */
 	atomic_uint go;      /* round r may start: set by the last thread ready */
 	atomic_uint done;    /* threads finished, over all rounds */
-	unsigned rounds, nthreads;
+	atomic_bool finished; /* no more rounds */
+	unsigned nthreads;
 };
 
 struct fault_thread {
@@ -93,13 +94,20 @@ static u64 thread_cpu_ns(void)
  * last one to arrive starts the round. So when it starts, every thread is
  * running (and the main thread sleeps).
  */
-static void round_start(struct fault_ctl *ctl, unsigned r)
+static bool round_start(struct fault_ctl *ctl, unsigned r)
 {
-	sleep_until(&ctl->armed, r);
+	const struct timespec ts = { 0, 10000 };
+
+	while (atomic_load(&ctl->armed) != r) {
+		if (atomic_load(&ctl->finished))
+			return false;
+		nanosleep(&ts, NULL);
+	}
 	if (atomic_fetch_add(&ctl->ready, 1) + 1 == ctl->nthreads * r)
 		atomic_store(&ctl->go, r);
 	while (atomic_load(&ctl->go) != r)
 		__builtin_ia32_pause();
+	return true;
 }
 
 static void *fault_thread_main(void *arg)
@@ -107,11 +115,9 @@ static void *fault_thread_main(void *arg)
 	struct fault_thread *t = arg;
 	struct fault_ctl *ctl = t->ctl;
 
-	for (unsigned r = 1; r <= ctl->rounds; r++) {
-		u64 c0;
+	for (unsigned r = 1; round_start(ctl, r); r++) {
+		u64 c0 = thread_cpu_ns();
 
-		round_start(ctl, r);
-		c0 = thread_cpu_ns();
 		t->t0 = bench_now_ns();
 		t->fixed = bench_fault_range(atomic_load(&t->mv), t->gpa, t->bytes, t->step,
 					     MMU_ACC_WRITE);
@@ -130,6 +136,7 @@ static u64 mapped_of_size(const struct mmu_stats *st, u64 map_size)
 
 struct run_result {
 	double rate;       /* faults per second */
+	double cpu_us;     /* CPU time per fault of the slowest thread, in us */
 	bool time_shared;
 	unsigned rounds;
 };
@@ -175,14 +182,15 @@ static struct mmu *round_setup(const struct fault_case *c, struct fault_thread *
 	return mmu;
 }
 
-/* One run of 'rounds' rounds. */
+/* One run: rounds until BENCH_MIN_RUN_NS of faulting (or BENCH_MAX_ROUNDS). */
 static struct run_result fault_run(const struct fault_case *c, unsigned nthreads,
-				   unsigned case_idx, unsigned rounds)
+				   unsigned case_idx)
 {
 	struct fault_thread t[BENCH_MAX_THREADS];
-	struct fault_ctl ctl = { .rounds = rounds, .nthreads = nthreads };
+	struct fault_ctl ctl = { .nthreads = nthreads };
 	u64 faults = c->bytes_per_thread / c->map_size * nthreads, total_ns = 0;
-	struct run_result res = { .rounds = rounds };
+	struct run_result res = { 0 };
+	unsigned r;
 
 	for (unsigned i = 0; i < nthreads; i++) {
 		t[i] = (struct fault_thread){
@@ -192,7 +200,7 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 	}
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_create(&t[i].th, NULL, fault_thread_main, &t[i]);
-	for (unsigned r = 1; r <= rounds; r++) {
+	for (r = 1; r <= BENCH_MAX_ROUNDS && total_ns < BENCH_MIN_RUN_NS; r++) {
 		struct mmu *mmu = round_setup(c, t, nthreads);
 		u64 t0 = ~0ull, t1 = 0;
 
@@ -205,43 +213,41 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 		total_ns += t1 - t0;
 		round_check(c, mmu, t, nthreads, case_idx);
 	}
+	atomic_store(&ctl.finished, true);
+	res.rounds = r - 1;
 	for (unsigned i = 0; i < nthreads; i++) {
+		double per = (double)t[i].cpu_ns / 1e3 /
+			     ((double)(c->bytes_per_thread / c->map_size) * res.rounds);
+
 		pthread_join(t[i].th, NULL);
 		if ((double)t[i].cpu_ns < BENCH_CPU_SHARE * (double)t[i].wall_ns)
 			res.time_shared = true;
+		res.cpu_us = MAX(res.cpu_us, per);
 	}
-	res.rate = (double)faults * rounds / ((double)total_ns / 1e9);
+	res.rate = (double)faults * res.rounds / ((double)total_ns / 1e9);
 	return res;
-}
-
-/* Rounds for a run of at least BENCH_MIN_RUN_NS, from one calibration round. */
-static unsigned rounds_for(const struct fault_case *c, unsigned nthreads, unsigned case_idx)
-{
-	struct run_result cal = fault_run(c, nthreads, case_idx, 1);
-	double round_ns = (double)(c->bytes_per_thread / c->map_size * nthreads) / cal.rate * 1e9;
-	double n = (double)BENCH_MIN_RUN_NS / round_ns + 1;
-
-	return (unsigned)MIN(MAX(n, 1.0), (double)BENCH_MAX_ROUNDS);
 }
 
 static void fault_row(unsigned case_idx, unsigned nthreads)
 {
 	const struct fault_case *c = &fault_cases[case_idx];
-	unsigned rounds = rounds_for(c, nthreads, case_idx), shared = 0;
-	double rate[BENCH_RUNS], med;
+	unsigned shared = 0;
+	double rate[BENCH_RUNS], rnd[BENCH_RUNS], cpu[BENCH_RUNS], med;
 
 	for (unsigned r = 0; r < BENCH_RUNS; r++) {
-		struct run_result res = fault_run(c, nthreads, case_idx, rounds);
+		struct run_result res = fault_run(c, nthreads, case_idx);
 
 		rate[r] = res.rate;
+		rnd[r] = res.rounds;
+		cpu[r] = res.cpu_us;
 		shared += res.time_shared;
 	}
 	med = bench_median(rate, BENCH_RUNS);
-	printf("  %-7s %7u %12llu %6u %10.3f M/s   %6.3f .. %6.3f %7.2f  %s\n", c->name,
-	       nthreads, (unsigned long long)(c->bytes_per_thread / c->map_size * nthreads),
-	       rounds, med / 1e6, bench_min(rate, BENCH_RUNS) / 1e6,
+	printf("  %-7s %7u %12llu %6.0f %10.3f M/s   %6.3f .. %6.3f %7.2f %7.2f  %s\n",
+	       c->name, nthreads, (unsigned long long)(c->bytes_per_thread / c->map_size * nthreads),
+	       bench_median(rnd, BENCH_RUNS), med / 1e6, bench_min(rate, BENCH_RUNS) / 1e6,
 	       bench_max(rate, BENCH_RUNS) / 1e6, 1e9 / med * nthreads / 1e3,
-	       shared ? "time-shared" : "");
+	       bench_median(cpu, BENCH_RUNS), shared ? "time-shared" : "");
 	if (shared)
 		printf("          (%u of %u runs: a thread had less CPU time than wall time)\n",
 		       shared, BENCH_RUNS);
@@ -255,15 +261,17 @@ static void fault_row(unsigned case_idx, unsigned nthreads)
 void bench_demand_faults(unsigned max_threads)
 {
 	printf("\nDemand faults: partitioned ranges, write access, one fault per mapping\n");
-	printf("  %-7s %7s %12s %6s %14s   %14s %7s\n", "mapping", "threads", "faults/round",
-	       "rounds", "median rate", "min .. max", "us/flt");
+	printf("  %-7s %7s %12s %6s %14s   %14s %7s %7s\n", "mapping", "threads", "faults/round",
+	       "rounds", "median rate", "min .. max", "us/flt", "cpu us");
 	for (unsigned c = 0; c < ARRAY_SIZE(fault_cases); c++)
 		for (unsigned n = fault_cases[c].overlap ? 2 : 1; n <= max_threads; n *= 2)
 			fault_row(c, n);
-	printf("  (rounds: fresh MMUs per run, >= 10 ms of faulting in all; us/flt: wall time\n"
-	       "   per fault per thread, i.e. threads / rate; -ovl: every thread faults the same\n"
-	       "   range, like demand_paging_test -o; time-shared: some thread's CPU time < %.0f%%\n"
-	       "   of its wall time, another process shared its core)\n", BENCH_CPU_SHARE * 100);
+	printf("  (rounds: fresh MMUs per run (median), >= 10 ms of faulting in all; us/flt: wall time\n"
+	       "   per fault per thread, i.e. threads / rate; cpu us: CPU time per fault of the\n"
+	       "   slowest thread, which time-sharing does not inflate but shared cache lines do;\n"
+	       "   -ovl: every thread faults the same range, like demand_paging_test -o;\n"
+	       "   time-shared: some thread's CPU time < %.0f%% of its wall time, another process\n"
+	       "   shared its core)\n", BENCH_CPU_SHARE * 100);
 }
 
 void bench_table_memory(void)
