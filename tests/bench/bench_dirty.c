@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define LOG_BASE_GPA (4 * SZ_1G)
 #define PROBE_BASE_GPA (1 * SZ_1G)
@@ -50,14 +51,15 @@ static void *prober_main(void *arg)
 	return NULL;
 }
 
-/* The prober's fault rate over 'ns' while this thread only watches. */
+/* The prober's fault rate over 'ns' while this thread sleeps (spinning, it
+ * could take the prober's CPU). */
 static double prober_rate_alone(struct prober *p, u64 ns)
 {
-	u64 f0 = atomic_load(&p->faults), t0 = bench_now_ns(), t;
+	const struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	u64 f0 = atomic_load(&p->faults), t0 = bench_now_ns();
 
-	while ((t = bench_now_ns()) - t0 < ns)
-		__builtin_ia32_pause();
-	return (double)(atomic_load(&p->faults) - f0) / ((double)(t - t0) / 1e9);
+	nanosleep(&ts, NULL);
+	return (double)(atomic_load(&p->faults) - f0) / ((double)(bench_now_ns() - t0) / 1e9);
 }
 
 static void add_probe_slot(struct mmu *mmu)
