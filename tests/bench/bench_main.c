@@ -10,6 +10,7 @@
  */
 #include "bench.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,14 @@ int main(int argc, char **argv)
 	const char *only = "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Page tables come from libc here (keel.efi has its own pool). Keep
+	 * freed memory mapped and grow the heap in big steps: otherwise every
+	 * run's fresh tables are first-touch host page faults, and heap growth
+	 * takes the process's mmap lock for writing, which puts the other fault
+	 * thread to sleep (time-shared rows that measure the host kernel). */
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_TOP_PAD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	for (int i = 1; i < argc; i++) {
 		if (!strncmp(argv[i], "--threads=", 10))
 			max_threads = (unsigned)MIN(MAX(atoi(argv[i] + 10), 1), BENCH_MAX_THREADS);
