@@ -51,6 +51,16 @@ static void *prober_main(void *arg)
 	return NULL;
 }
 
+static u64 prober_cpu_ns(struct prober *p)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(p->th, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
+
 /* The prober's fault rate over 'ns' while this thread sleeps (spinning, it
  * could take the prober's CPU). */
 static double prober_rate_alone(struct prober *p, u64 ns)
@@ -98,6 +108,7 @@ static void enable_logging(struct mmu *mmu)
 struct enable_result {
 	double ms, hold_ms, probe_ms;
 	double probe_frac; /* the prober's fault rate during the enable / alone */
+	bool probe_shared; /* the prober had less CPU time than wall time then */
 	u64 holds, yields;
 	bool split; /* every leaf of the slot is 4K afterwards */
 };
@@ -132,13 +143,14 @@ static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 	u64 t0;
 
 	double alone = 0;
-	u64 f0 = 0;
+	u64 f0 = 0, c0 = 0;
 
 	if (probe) {
 		start_prober(mmu, &p);
 		alone = prober_rate_alone(&p, PROBE_ALONE_NS);
 		atomic_store(&p.max_ns, 0);
 		f0 = atomic_load(&p.faults);
+		c0 = prober_cpu_ns(&p);
 	}
 	mmu_debug_lock_stats(mmu, &ex, true);
 	t0 = bench_now_ns();
@@ -146,6 +158,8 @@ static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 	r.ms = (double)(bench_now_ns() - t0) / 1e6;
 	if (probe && alone > 0)
 		r.probe_frac = (double)(atomic_load(&p.faults) - f0) / (r.ms / 1e3) / alone;
+	if (probe)
+		r.probe_shared = (double)(prober_cpu_ns(&p) - c0) < 0.95 * r.ms * 1e6;
 	mmu_debug_lock_stats(mmu, &ex, false);
 	if (probe)
 		stop_prober(&p);
@@ -166,6 +180,7 @@ static struct enable_result enable_median(u64 bytes, u64 map_size, bool probe)
 {
 	double ms[BENCH_SLOW_RUNS], hold[BENCH_SLOW_RUNS], pr[BENCH_SLOW_RUNS];
 	double frac[BENCH_SLOW_RUNS];
+	unsigned shared = 0;
 	struct enable_result r = { 0 };
 	bool split = true;
 
@@ -175,12 +190,14 @@ static struct enable_result enable_median(u64 bytes, u64 map_size, bool probe)
 		hold[i] = r.hold_ms;
 		pr[i] = r.probe_ms;
 		frac[i] = r.probe_frac;
+		shared += r.probe_shared;
 		split &= r.split;
 	}
 	r.ms = bench_median(ms, BENCH_SLOW_RUNS);
 	r.hold_ms = bench_median(hold, BENCH_SLOW_RUNS);
 	r.probe_ms = bench_median(pr, BENCH_SLOW_RUNS);
 	r.probe_frac = bench_median(frac, BENCH_SLOW_RUNS);
+	r.probe_shared = shared > 0;
 	r.split = split;
 	return r;
 }
@@ -190,13 +207,14 @@ static void enable_row(u64 bytes, u64 map_size, const char *name)
 	struct enable_result a = enable_median(bytes, map_size, false);
 	struct enable_result b = enable_median(bytes, map_size, true);
 
-	printf("  %3llu GiB %-3s %8.2f %8.3f %6llu | %8.2f %8.3f %6llu %6.2f %8.3f  %s\n",
+	printf("  %3llu GiB %-3s %8.2f %8.3f %6llu | %8.2f %8.3f %6llu %6.2f %8.3f  %s%s\n",
 	       (unsigned long long)(bytes / SZ_1G), name, a.ms, a.hold_ms,
 	       (unsigned long long)a.yields, b.ms, b.hold_ms, (unsigned long long)b.yields,
-	       b.probe_frac, b.probe_ms, a.split && b.split ? "all 4K after" : "NOT fully split");
+	       b.probe_frac, b.probe_ms, a.split && b.split ? "all 4K after" : "NOT fully split",
+	       b.probe_shared ? ", time-shared" : "");
 	if (bytes == 4 * SZ_1G)
-		printf("probe rate during 4 GiB %s enable: %.2f of alone, worst fault %.3f ms\n",
-		       name, b.probe_frac, b.probe_ms);
+		printf("probe rate during 4 GiB %s enable: %.2f of alone, worst fault %.3f ms%s\n",
+		       name, b.probe_frac, b.probe_ms, b.probe_shared ? " (time-shared)" : "");
 }
 
 void bench_enable_dirty_log(void)
@@ -214,7 +232,8 @@ void bench_enable_dirty_log(void)
 	       "   the exclusive lock during the enable (mmu_debug_lock_stats); yields: times\n"
 	       "   the split gave the lock up (a writer waited, or to refill its page cache),\n"
 	       "   last run; rate: the concurrent vCPU's fault rate during the enable as a\n"
-	       "   fraction of its rate alone; probe ms: its worst single fault meanwhile)\n");
+	       "   fraction of its rate alone; probe ms: its worst single fault meanwhile;\n"
+	       "   time-shared: in some run the vCPU had less CPU time than wall time then)\n");
 }
 
 /* --- get dirty log ------------------------------------------------------- */
