@@ -254,8 +254,8 @@ static void fault_row(unsigned case_idx, unsigned nthreads)
 	if (nthreads == 1)
 		one_thread_rate[case_idx] = med;
 	else if (!c->overlap && one_thread_rate[case_idx] > 0)
-		printf("scaling %s %u threads: %.2fx%s\n", c->name, nthreads,
-		       med / one_thread_rate[case_idx], shared ? " (time-shared)" : "");
+		printf("scaling %s %u threads: %.2fx\n", c->name, nthreads,
+		       med / one_thread_rate[case_idx]); /* the rows above say if time-shared */
 }
 
 void bench_demand_faults(unsigned max_threads)
