@@ -102,6 +102,8 @@ enum env_hook {
 	                              bool *: true (debug builds) = fail the
 	                              assertion next; a test may clear it to run
 	                              the release-build path */
+	HOOK_RWLOCK_READ_CHECKED,  /* MMU lock reader: saw no writer, not yet counted
+	                              in its CPU slot (arg: the lock) */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

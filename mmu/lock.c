@@ -24,6 +24,7 @@ static bool rw_try_read(struct mmu_rwlock *l, struct mmu_rwlock_slot *me)
 {
 	if (atomic_read(&l->writers_waiting) || atomic_read(&l->writer))
 		return false;
+	env_hook(HOOK_RWLOCK_READ_CHECKED, l); /* tests: a writer gets in here */
 	atomic_add(&me->readers, 1);
 	if (!atomic_read_sc(&l->writer))
 		return true;
