@@ -21,6 +21,7 @@
 #include "mmu/mmu_debug.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
@@ -54,10 +55,10 @@ static struct {
 static double one_thread_rate[ARRAY_SIZE(fault_cases)];
 
 struct fault_ctl {
-	atomic_uint armed;   /* the main thread set round r up: r */
+	sem_t armed;         /* posted once per thread when a round is set up */
+	sem_t done;          /* posted by each thread when it finished a round */
 	atomic_uint ready;   /* threads spinning for round r, over all rounds */
 	atomic_uint go;      /* round r may start: set by the last thread ready */
-	atomic_uint done;    /* threads finished, over all rounds */
 	atomic_bool finished; /* no more rounds */
 	unsigned nthreads;
 };
@@ -70,16 +71,6 @@ struct fault_thread {
 	u64 t0, t1, fixed;   /* this round */
 	u64 cpu_ns, wall_ns; /* over the run */
 };
-
-/* Waiting while another thread has work: sleeping, not spinning, so as not
- * to take a CPU from it (three spinners on two CPUs time-share). */
-static void sleep_until(atomic_uint *v, unsigned value)
-{
-	const struct timespec ts = { 0, 10000 };
-
-	while (atomic_load(v) != value)
-		nanosleep(&ts, NULL);
-}
 
 static u64 thread_cpu_ns(void)
 {
@@ -94,15 +85,14 @@ static u64 thread_cpu_ns(void)
  * last one to arrive starts the round. So when it starts, every thread is
  * running (and the main thread sleeps).
  */
+/* Waiting threads block on semaphores: a thread that polls (even with
+ * sleeps) wakes up often enough to take CPU time from the fault threads. */
 static bool round_start(struct fault_ctl *ctl, unsigned r)
 {
-	const struct timespec ts = { 0, 10000 };
-
-	while (atomic_load(&ctl->armed) != r) {
-		if (atomic_load(&ctl->finished))
-			return false;
-		nanosleep(&ts, NULL);
-	}
+	while (sem_wait(&ctl->armed))
+		;
+	if (atomic_load(&ctl->finished))
+		return false;
 	if (atomic_fetch_add(&ctl->ready, 1) + 1 == ctl->nthreads * r)
 		atomic_store(&ctl->go, r);
 	while (atomic_load(&ctl->go) != r)
@@ -124,7 +114,7 @@ static void *fault_thread_main(void *arg)
 		t->t1 = bench_now_ns();
 		t->cpu_ns += thread_cpu_ns() - c0;
 		t->wall_ns += t->t1 - t->t0;
-		atomic_fetch_add(&ctl->done, 1);
+		sem_post(&ctl->done);
 	}
 	return NULL;
 }
@@ -198,14 +188,19 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 			.gpa = BENCH_BASE_GPA + (c->overlap ? 0 : i * c->bytes_per_thread),
 		};
 	}
+	sem_init(&ctl.armed, 0, 0);
+	sem_init(&ctl.done, 0, 0);
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_create(&t[i].th, NULL, fault_thread_main, &t[i]);
 	for (r = 1; r <= BENCH_MAX_ROUNDS && total_ns < BENCH_MIN_RUN_NS; r++) {
 		struct mmu *mmu = round_setup(c, t, nthreads);
 		u64 t0 = ~0ull, t1 = 0;
 
-		atomic_store(&ctl.armed, r);
-		sleep_until(&ctl.done, nthreads * r);
+		for (unsigned i = 0; i < nthreads; i++)
+			sem_post(&ctl.armed);
+		for (unsigned i = 0; i < nthreads; i++)
+			while (sem_wait(&ctl.done))
+				;
 		for (unsigned i = 0; i < nthreads; i++) {
 			t0 = MIN(t0, t[i].t0);
 			t1 = MAX(t1, t[i].t1);
@@ -214,6 +209,8 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 		round_check(c, mmu, t, nthreads, case_idx);
 	}
 	atomic_store(&ctl.finished, true);
+	for (unsigned i = 0; i < nthreads; i++)
+		sem_post(&ctl.armed);
 	res.rounds = r - 1;
 	for (unsigned i = 0; i < nthreads; i++) {
 		double per = (double)t[i].cpu_ns / 1e3 /
@@ -224,6 +221,8 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 			res.time_shared = true;
 		res.cpu_us = MAX(res.cpu_us, per);
 	}
+	sem_destroy(&ctl.armed);
+	sem_destroy(&ctl.done);
 	res.rate = (double)faults * res.rounds / ((double)total_ns / 1e9);
 	return res;
 }
