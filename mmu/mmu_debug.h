@@ -21,9 +21,10 @@
  *  - no writable leaf in a read-only slot; in a dirty-logged slot, writable
  *    leaves are 4 KiB and their page's bit is set;
  *  - at most one valid root; no FROZEN entry outside a critical section;
- *  - each table's present-entry count matches its entries;
  *  - tables reachable from all roots + tables awaiting free == tables_in_use,
- *    and the maps_4k/2m/1g gauges match the leaves found.
+ *    and the maps_4k/2m/1g gauges (summed over their per-CPU shards) match
+ *    the leaves found;
+ *  - every table holds its reserved slot on the deferred-free list.
  * Returns 0, or -EINVAL with the first violation described in why[len].
  */
 int mmu_verify(struct mmu *mmu, char *why, size_t len);
