@@ -17,14 +17,17 @@
  * Also records page-table memory per GiB mapped (tables_in_use after a
  * single-thread populate).
  */
+#define _GNU_SOURCE /* pthread_setaffinity_np */
 #include "bench.h"
 #include "mmu/mmu_debug.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_BASE_GPA (4 * SZ_1G)
 #define BENCH_MIN_RUN_NS 10000000ull   /* 10 ms of faulting per run */
@@ -67,6 +70,7 @@ struct fault_thread {
 	pthread_t th;
 	struct fault_ctl *ctl;
 	struct mmu_vcpu *_Atomic mv;
+	unsigned index;
 	u64 gpa, bytes, step;
 	u64 t0, t1, fixed;   /* this round */
 	u64 cpu_ns, wall_ns; /* over the run */
@@ -100,10 +104,24 @@ static bool round_start(struct fault_ctl *ctl, unsigned r)
 	return true;
 }
 
+/* Thread i runs on CPU i (mod the CPUs online): woken from a semaphore, the
+ * scheduler would often put two fault threads on one CPU for a while. */
+static void pin_to_cpu(unsigned i)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(i % (unsigned)MAX(n, 1L), &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 static void *fault_thread_main(void *arg)
 {
 	struct fault_thread *t = arg;
 	struct fault_ctl *ctl = t->ctl;
+
+	pin_to_cpu(t->index);
 
 	for (unsigned r = 1; round_start(ctl, r); r++) {
 		u64 c0 = thread_cpu_ns();
@@ -184,7 +202,7 @@ static struct run_result fault_run(const struct fault_case *c, unsigned nthreads
 
 	for (unsigned i = 0; i < nthreads; i++) {
 		t[i] = (struct fault_thread){
-			.ctl = &ctl, .step = c->map_size, .bytes = c->bytes_per_thread,
+			.ctl = &ctl, .index = i, .step = c->map_size, .bytes = c->bytes_per_thread,
 			.gpa = BENCH_BASE_GPA + (c->overlap ? 0 : i * c->bytes_per_thread),
 		};
 	}
