@@ -55,6 +55,12 @@ struct env_thread {
 	unsigned nheld;
 };
 struct env_thread *env_thread_self(void);
+/* Per-CPU slot for sharded counters and read sides: 0 .. ENV_CPU_SLOTS-1,
+ * stable for a thread while it holds an MMU lock (keel.efi: the CPU, which
+ * never preempts the MMU; hosted: a per-thread index, threads beyond the
+ * bound share slots, which is correct, only slower). */
+#define ENV_CPU_SLOTS 64
+unsigned env_cpu_slot(void);
 
 /* ---- logging and assertions ---- */
 __printf(1, 2) void env_log(const char *fmt, ...);
@@ -83,8 +89,9 @@ enum env_hook {
 	HOOK_TABLE_LINKED,         /* a new page table was linked (shared lock held) */
 	HOOK_PREFAULT_STEP,        /* prefault: between two pages, nothing held */
 	HOOK_PREFAULT_RETRY,       /* prefault: giving up with -EAGAIN, nothing held */
-	HOOK_SPLIT_AFTER_UNIT,     /* eager split: one unit done, exclusive lock held */
-	HOOK_EXCL_YIELD,           /* a walk dropped the exclusive lock (not held now) */
+	HOOK_SPLIT_AFTER_UNIT,     /* eager split: one unit done, shared lock held */
+	HOOK_EXCL_YIELD,           /* a long walk dropped the MMU lock: exclusive, or
+	                              shared for the eager split (not held now) */
 	HOOK_SLOT_SYNC_BEGIN,      /* slot writer published a snapshot and starts
 	                              waiting for readers of the old one */
 	HOOK_SLOT_SYNC_END,        /* ... and has finished waiting */
@@ -97,6 +104,8 @@ enum env_hook {
 	                              bool *: true (debug builds) = fail the
 	                              assertion next; a test may clear it to run
 	                              the release-build path */
+	HOOK_RWLOCK_READ_CHECKED,  /* MMU lock reader: saw no writer, not yet counted
+	                              in its CPU slot (arg: the lock) */
 	HOOK__COUNT
 };
 void env_hook(enum env_hook h, void *arg);

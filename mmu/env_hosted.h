@@ -47,6 +47,10 @@ void env_hosted_unbind_hook(enum env_hook h, env_hook_fn fn);
 void env_hosted_count_hook(enum env_hook h, bool on);
 u64 env_hosted_hook_hits(enum env_hook h);
 
+/* Every thread on per-CPU slot 0 (env_cpu_slot), as when threads outnumber
+ * ENV_CPU_SLOTS; switch only while no thread holds an MMU lock. */
+void env_hosted_share_cpu_slot(bool on);
+
 /* Assertion failures call this handler (default: print and abort). A test
  * handler must not return (e.g. cmocka's mock_assert longjmps). */
 typedef void (*env_assert_fn)(const char *expr, const char *file, int line);

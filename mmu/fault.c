@@ -45,13 +45,13 @@ const char *mmu_fault_result_name(enum mmu_fault_result r)
 
 static enum mmu_fault_result retry_race(struct mmu *mmu)
 {
-	mmu_count(&mmu->c.retries_race);
+	mmu_shard_count(mmu, retries_race);
 	return MMU_FAULT_RETRY;
 }
 
 static enum mmu_fault_result retry_obsolete(struct mmu *mmu)
 {
-	mmu_count(&mmu->c.retries_obsolete);
+	mmu_shard_count(mmu, retries_obsolete);
 	return MMU_FAULT_RETRY;
 }
 
@@ -130,11 +130,8 @@ static enum mmu_fault_result fault_install(struct mmu_shared *s, struct mmu_root
 /* A non-present entry above the goal: link a new, empty table. */
 static int fault_link_new_table(struct mmu_held *h, struct tdp_iter *it)
 {
-	struct tdp_page *child;
-
 	mmu_assert_held(h);
-	child = tdp_page_alloc(h->mmu, it->gfn, it->level - 1);
-	return child ? tdp_link_table(h, it, child) : -ENOMEM;
+	return tdp_link_new_table(h, it, NULL);
 }
 
 /* A huge leaf above the goal (dirty logging began): replace it by a full
@@ -143,11 +140,9 @@ static int fault_split_huge(struct mmu_held *h, struct tdp_iter *it, const struc
 {
 	bool logged = f->slot->d.flags & MEMSLOT_DIRTY_LOG;
 	u32 mask = logged ? MMU_ACC_ALL & ~MMU_ACC_WRITE : MMU_ACC_ALL;
-	struct tdp_page *child;
 
 	mmu_assert_held(h);
-	child = tdp_make_split_table(h->mmu, it->old, it->gfn, it->level, mask);
-	return child ? tdp_link_table(h, it, child) : -ENOMEM;
+	return tdp_split_huge(h, it, mask, NULL);
 }
 
 static enum mmu_fault_result tdp_map(struct mmu_shared *s, struct mmu_root *root,
@@ -194,16 +189,17 @@ static enum mmu_fault_result fault_map(struct mmu_vcpu *mv, struct fault *f)
 	return r;
 }
 
-static void count_result(struct mmu *mmu, enum mmu_fault_result r)
+/* Per vCPU, as KVM's pf_fixed: no line shared with other vCPUs' faults. */
+static void count_result(struct mmu_vcpu *mv, enum mmu_fault_result r)
 {
 	if (r == MMU_FAULT_FIXED)
-		mmu_count(&mmu->c.faults_fixed);
+		mmu_vcpu_count(&mv->stats.faults_fixed);
 	else if (r == MMU_FAULT_SPURIOUS)
-		mmu_count(&mmu->c.faults_spurious);
+		mmu_vcpu_count(&mv->stats.faults_spurious);
 	else if (r == MMU_FAULT_RETRY_SLOT)
-		mmu_count(&mmu->c.retries_slot);
+		mmu_vcpu_count(&mv->stats.retries_slot);
 	else if (r == MMU_FAULT_NO_SLOT)
-		mmu_count(&mmu->c.no_slot);
+		mmu_vcpu_count(&mv->stats.no_slot);
 }
 
 static enum mmu_fault_result fault_gfn(struct mmu_vcpu *mv, struct fault *f)
@@ -221,7 +217,7 @@ static enum mmu_fault_result fault_gfn(struct mmu_vcpu *mv, struct fault *f)
 			r = fault_map(mv, f);
 		srcu_read_unlock(&mmu->slots_srcu, idx);
 	}
-	count_result(mmu, r);
+	count_result(mv, r);
 	return r;
 }
 

@@ -7,63 +7,102 @@
 #include "mmu/lock.h"
 #include "mmu/atomic.h"
 
-#define RW_WRITER BIT(31)
+/*
+ * Why the flag and the slots are enough (both sides sequentially
+ * consistent): a reader increments its slot, then reads the flag; a writer
+ * sets the flag, then reads every slot. In the total order one of them comes
+ * first, so either the reader sees the flag (and backs out) or the writer
+ * sees the reader's count (and waits for it to leave).
+ */
 
 void mmu_rwlock_init(struct mmu_rwlock *l, const char *name, u8 order)
 {
 	*l = (struct mmu_rwlock){ .name = name, .order = order };
 }
 
-static bool rw_try_read(struct mmu_rwlock *l)
+static bool rw_try_read(struct mmu_rwlock *l, struct mmu_rwlock_slot *me)
 {
-	u32 s = atomic_read(&l->state);
-
-	if (atomic_read(&l->writers_waiting) || (s & RW_WRITER))
+	if (atomic_read(&l->writers_waiting) || atomic_read(&l->writer))
 		return false;
-	return atomic_cmpxchg(&l->state, &s, s + 1);
+	env_hook(HOOK_RWLOCK_READ_CHECKED, l); /* tests: a writer gets in here */
+	atomic_add(&me->readers, 1);
+	if (!atomic_read_sc(&l->writer))
+		return true;
+	atomic_sub(&me->readers, 1); /* a writer announced itself first */
+	return false;
 }
 
 void mmu_rwlock_read_lock(struct mmu_rwlock *l)
 {
+	struct mmu_rwlock_slot *me = &l->slot[env_cpu_slot()];
+
 	lock_track_acquire(l, LOCK_SHARED, l->order);
-	if (rw_try_read(l))
+	if (rw_try_read(l, me))
 		return;
 	atomic_add(&l->readers_waiting, 1);
-	while (!rw_try_read(l))
+	while (!rw_try_read(l, me))
 		env_yield();
 	atomic_sub(&l->readers_waiting, 1);
 }
 
+/* The same slot as the lock: env_cpu_slot() is stable while a lock is held. */
 void mmu_rwlock_read_unlock(struct mmu_rwlock *l)
 {
-	u32 old = __atomic_fetch_sub(&l->state, 1, __ATOMIC_RELEASE);
+	u32 old = __atomic_fetch_sub(&l->slot[env_cpu_slot()].readers, 1, __ATOMIC_RELEASE);
 
-	MMU_ASSERT((old & ~RW_WRITER) != 0 && !(old & RW_WRITER));
+	MMU_ASSERT(old != 0);
 	lock_track_release(l);
 }
 
-static bool rw_try_write(struct mmu_rwlock *l)
+u32 mmu_rwlock_readers(const struct mmu_rwlock *l)
 {
-	u32 s = 0;
+	u32 n = 0;
 
-	return atomic_cmpxchg(&l->state, &s, RW_WRITER);
+	for (unsigned i = 0; i < ENV_CPU_SLOTS; i++)
+		n += atomic_read_sc(&l->slot[i].readers);
+	return n;
 }
 
+static bool rw_try_claim(struct mmu_rwlock *l)
+{
+	u32 z = 0;
+
+	return !atomic_read(&l->writer) && atomic_cmpxchg(&l->writer, &z, 1);
+}
+
+/* Announced: no new reader gets in. Wait for those inside to leave. */
+static void rw_drain_readers(struct mmu_rwlock *l)
+{
+	for (unsigned spins = 1; mmu_rwlock_readers(l); spins++) {
+		if (spins % 16 == 0)
+			env_yield();
+		else
+			env_cpu_relax();
+	}
+}
+
+/* A writer counts as waiting (writers_waiting) from its first failed try
+ * until it holds the lock, whether it waits for another writer or for the
+ * readers to drain. */
 void mmu_rwlock_write_lock(struct mmu_rwlock *l)
 {
+	bool claimed;
+
 	lock_track_acquire(l, LOCK_EXCL, l->order);
-	if (rw_try_write(l))
+	claimed = rw_try_claim(l);
+	if (claimed && !mmu_rwlock_readers(l))
 		return;
 	atomic_add(&l->writers_waiting, 1);
-	while (!rw_try_write(l))
+	while (!claimed && !(claimed = rw_try_claim(l)))
 		env_yield();
+	rw_drain_readers(l);
 	atomic_sub(&l->writers_waiting, 1);
 }
 
 void mmu_rwlock_write_unlock(struct mmu_rwlock *l)
 {
-	MMU_ASSERT(atomic_read(&l->state) == RW_WRITER);
-	atomic_set(&l->state, 0);
+	MMU_ASSERT(atomic_read(&l->writer) == 1);
+	atomic_set(&l->writer, 0);
 	lock_track_release(l);
 }
 

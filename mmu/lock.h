@@ -4,8 +4,14 @@
  * contract it documents (docs/mmu-locking.md has the table).
  *
  *  - struct mmu_rwlock: the MMU lock. Shared by faults, exclusive for zaps,
- *    invalidation, dirty-log changes. Writer-preferring: once a writer waits,
- *    new readers wait too, so a stream of faulting vCPUs cannot starve it.
+ *    invalidation, dirty-log changes. A brlock (percpu-rwsem style): a
+ *    reader counts itself in its own CPU's slot (its own cache line) and
+ *    checks the writer flag; a writer sets the flag (announce), then waits
+ *    for the sum of all slots to drain. Readers never write a shared line,
+ *    so faults on different CPUs scale; the writer pays ENV_CPU_SLOTS
+ *    cache-line reads per acquisition (docs/mmu-locking.md). Writer-
+ *    preferring: once a writer has announced or waits, new readers wait
+ *    too, so a stream of faulting vCPUs cannot starve it.
  *  - struct mmu_spinlock: short inner locks (root list, reclaim list) and the
  *    slot writers' lock. Waiters spin politely and yield.
  *
@@ -33,12 +39,18 @@ enum lock_order {
 	LOCK_ORDER_RECLAIM = 50,   /* mmu->reclaim_lock */
 };
 
+/* One CPU's reader count, alone on its cache line. */
+struct mmu_rwlock_slot {
+	u32 readers;
+} __aligned(64);
+
 struct mmu_rwlock {
-	u32 state;            /* RW_WRITER | number of readers */
+	u32 writer;           /* 1 while a writer holds the lock or drains readers */
 	u32 writers_waiting;  /* readers back off while non-zero */
 	u32 readers_waiting;  /* for "is anyone waiting" (yield decisions) */
 	u8 order;
 	const char *name;
+	struct mmu_rwlock_slot slot[ENV_CPU_SLOTS];
 };
 
 struct mmu_spinlock {
@@ -55,6 +67,8 @@ void mmu_rwlock_write_lock(struct mmu_rwlock *l);
 void mmu_rwlock_write_unlock(struct mmu_rwlock *l);
 bool mmu_rwlock_contended(const struct mmu_rwlock *l);
 u32 mmu_rwlock_writers_waiting(const struct mmu_rwlock *l);
+/* Readers inside now, summed over the slots (a moment's snapshot). */
+u32 mmu_rwlock_readers(const struct mmu_rwlock *l);
 
 void mmu_spin_init(struct mmu_spinlock *l, const char *name, u8 order);
 void mmu_spin_lock(struct mmu_spinlock *l);

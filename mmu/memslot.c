@@ -258,8 +258,8 @@ int mmu_slot_move(struct mmu *mmu, u16 id, gfn_t new_base)
 }
 
 /* Dirty logging on or off: publish the new flags, wait for faults that used
- * the old ones, then write-protect and split (on) or zap for huge-page
- * recovery (off) under the exclusive lock. */
+ * the old ones, then write-protect and split (on, under the shared lock) or
+ * recover huge pages in place (off, under the exclusive lock). */
 static void slot_set_dirty_log(struct mmu *mmu, struct memslot *next_slot,
 			       struct memslots *next, bool on)
 {
@@ -272,11 +272,12 @@ static void slot_set_dirty_log(struct mmu *mmu, struct memslot *next_slot,
 	env_free(old);
 	if (!on)
 		env_free(old_bitmap);
+	if (on) {
+		dirty_log_start(mmu, next_slot); /* under the shared lock */
+		return;
+	}
 	x = mmu_lock_excl(mmu);
-	if (on)
-		dirty_log_start(&x, next_slot);
-	else
-		dirty_log_stop(&x, next_slot);
+	dirty_log_stop(&x, next_slot);
 	mmu_unlock_excl(&x);
 }
 

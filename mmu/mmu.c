@@ -8,7 +8,7 @@ struct mmu *mmu_create(const struct spte_format *fmt)
 
 	if (!fmt)
 		return NULL;
-	mmu = env_zalloc(sizeof(*mmu));
+	mmu = mmu_zalloc_aligned(sizeof(*mmu)); /* per-CPU slots inside */
 	if (!mmu)
 		return NULL;
 	mmu->fmt = fmt;
@@ -20,7 +20,7 @@ struct mmu *mmu_create(const struct spte_format *fmt)
 	srcu_init(&mmu->slots_srcu);
 	mmu->slots = env_zalloc(sizeof(*mmu->slots));
 	if (!mmu->slots) {
-		env_free(mmu);
+		mmu_free_aligned(mmu);
 		return NULL;
 	}
 	return mmu;
@@ -39,9 +39,9 @@ void mmu_destroy(struct mmu *mmu)
 	mmu_unlock_excl(&x);
 	MMU_ASSERT(!mmu->roots);
 	reclaim_free_all(mmu);
-	MMU_ASSERT(atomic_read(&mmu->c.tables_in_use) == 0);
+	MMU_ASSERT(MMU_GAUGE(mmu, tables_in_use) == 0);
 	memslots_free_all(mmu);
-	env_free(mmu);
+	mmu_free_aligned(mmu);
 }
 
 int mmu_set_max_page_level(struct mmu *mmu, int level)
@@ -59,25 +59,80 @@ int mmu_set_max_page_level(struct mmu *mmu, int level)
 	return 0;
 }
 
+u64 mmu_shard_sum(const struct mmu *mmu, size_t offset)
+{
+	u64 sum = 0;
+
+	for (unsigned i = 0; i < ENV_CPU_SLOTS; i++)
+		sum += atomic_read((const u64 *)((const char *)&mmu->shard[i] + offset));
+	return sum;
+}
+
+/* The underflow check of a sharded gauge (seed 002): only the total means
+ * anything, and it never goes below zero. */
+u64 mmu_gauge_read(const struct mmu *mmu, size_t offset)
+{
+	s64 sum = (s64)mmu_shard_sum(mmu, offset);
+
+	MMU_ASSERT(sum >= 0);
+	return sum < 0 ? 0 : (u64)sum;
+}
+
+static void stats_add(struct mmu_vcpu_stats *to, const struct mmu_vcpu_stats *v)
+{
+	to->faults_fixed += atomic_read(&v->faults_fixed);
+	to->faults_spurious += atomic_read(&v->faults_spurious);
+	to->retries_slot += atomic_read(&v->retries_slot);
+	to->no_slot += atomic_read(&v->no_slot);
+}
+
+/* A vCPU going away leaves its counts behind (called by mmu_vcpu_destroy). */
+void mmu_vcpu_stats_fold(const struct mmu_excl *x, struct mmu_vcpu *mv)
+{
+	struct mmu_vcpu_stats sum = { 0 };
+
+	mmu_assert_excl(x);
+	stats_add(&sum, &x->mmu->c.gone);
+	stats_add(&sum, &mv->stats);
+	atomic_set(&x->mmu->c.gone.faults_fixed, sum.faults_fixed);
+	atomic_set(&x->mmu->c.gone.faults_spurious, sum.faults_spurious);
+	atomic_set(&x->mmu->c.gone.retries_slot, sum.retries_slot);
+	atomic_set(&x->mmu->c.gone.no_slot, sum.no_slot);
+}
+
+/* The vCPU list changes only under the exclusive lock: read it shared. */
+static struct mmu_vcpu_stats vcpu_stats_sum(struct mmu *mmu)
+{
+	struct mmu_shared s = mmu_lock_shared(mmu);
+	struct mmu_vcpu_stats sum = { 0 };
+
+	stats_add(&sum, &mmu->c.gone);
+	for (struct mmu_vcpu *v = mmu->vcpus; v; v = v->next)
+		stats_add(&sum, &v->stats);
+	mmu_unlock_shared(&s);
+	return sum;
+}
+
 void mmu_get_stats(struct mmu *mmu, struct mmu_stats *out)
 {
 	const struct mmu_counters *c = &mmu->c;
+	struct mmu_vcpu_stats v = vcpu_stats_sum(mmu);
 
 	*out = (struct mmu_stats){
-		.faults_fixed = atomic_read(&c->faults_fixed),
-		.faults_spurious = atomic_read(&c->faults_spurious),
-		.retries_race = atomic_read(&c->retries_race),
-		.retries_obsolete = atomic_read(&c->retries_obsolete),
-		.retries_slot = atomic_read(&c->retries_slot),
-		.no_slot = atomic_read(&c->no_slot),
-		.splits = atomic_read(&c->splits),
-		.zaps = atomic_read(&c->zaps),
-		.tables_in_use = atomic_read(&c->tables_in_use),
-		.maps_4k = atomic_read(&c->maps[0]),
-		.maps_2m = atomic_read(&c->maps[1]),
-		.maps_1g = atomic_read(&c->maps[2]),
+		.faults_fixed = v.faults_fixed,
+		.faults_spurious = v.faults_spurious,
+		.retries_race = MMU_SHARD_SUM(mmu, retries_race),
+		.retries_obsolete = MMU_SHARD_SUM(mmu, retries_obsolete),
+		.retries_slot = v.retries_slot,
+		.no_slot = v.no_slot,
+		.splits = MMU_SHARD_SUM(mmu, splits),
+		.zaps = MMU_SHARD_SUM(mmu, zaps),
+		.tables_in_use = MMU_GAUGE(mmu, tables_in_use),
+		.maps_4k = MMU_GAUGE(mmu, maps[0]),
+		.maps_2m = MMU_GAUGE(mmu, maps[1]),
+		.maps_1g = MMU_GAUGE(mmu, maps[2]),
 		.root_invalidations = atomic_read(&c->root_invalidations),
-		.tlb_flush_requests = atomic_read(&c->tlb_flush_requests),
+		.tlb_flush_requests = MMU_SHARD_SUM(mmu, tlb_flush_requests),
 		.evictions = atomic_read(&c->evictions),
 		.yields = atomic_read(&c->yields),
 	};

@@ -21,9 +21,10 @@
  *  - no writable leaf in a read-only slot; in a dirty-logged slot, writable
  *    leaves are 4 KiB and their page's bit is set;
  *  - at most one valid root; no FROZEN entry outside a critical section;
- *  - each table's present-entry count matches its entries;
  *  - tables reachable from all roots + tables awaiting free == tables_in_use,
- *    and the maps_4k/2m/1g gauges match the leaves found.
+ *    and the maps_4k/2m/1g gauges (summed over their per-CPU shards) match
+ *    the leaves found;
+ *  - every table holds its reserved slot on the deferred-free list.
  * Returns 0, or -EINVAL with the first violation described in why[len].
  */
 int mmu_verify(struct mmu *mmu, char *why, size_t len);
@@ -58,6 +59,8 @@ unsigned mmu_debug_root_count(struct mmu *mmu, unsigned *valid);
  * those whose grace period is over). */
 u64 mmu_debug_tables_pending_free(struct mmu *mmu);
 
-/* Host pages one page table costs (the hardware table plus its metadata
- * page): memory in page tables = tables_in_use * this * 4 KiB. */
-unsigned mmu_debug_pages_per_table(void);
+/* Host memory one page table costs: the 4 KiB hardware table plus its
+ * reserved slot on the deferred-free list (there is no other per-table
+ * metadata). Memory in page tables ~= tables_in_use * this (the list grows
+ * by doubling, so up to one more slot per table). */
+size_t mmu_debug_bytes_per_table(void);

@@ -14,6 +14,7 @@
 #include "mmu/lock.h"
 #include "mmu/srcu.h"
 #include "mmu/spte.h"
+#include "mmu/percpu.h"
 
 #define MMU_ACC_ALL (MMU_ACC_READ | MMU_ACC_WRITE | MMU_ACC_EXEC)
 
@@ -29,31 +30,30 @@ static inline bool mmu_gen_eq(struct mmu_gen a, struct mmu_gen b)
 
 /* ---- page-table pages ---- */
 
-/* Software metadata of one page-table page. */
-struct tdp_meta {
-	u64 base_gfn;        /* immutable: first gfn the table maps */
-	int level;           /* immutable: level of the entries in spt[] */
-	u32 present;         /* atomic: present entries in spt[]; gains are
-	                        counted before the entry is visible, losses after
-	                        it is gone (tdp_mmu.c), so it never under-counts
-	                        and is exact under the exclusive lock */
-	struct tdp_page *retire_next; /* owner: reclaim_lock */
-	u64 retire_stamp;             /* owner: reclaim_lock */
-};
-
-/* A table and its metadata, allocated together (2 pages: hardware sees
- * only the first). */
+/*
+ * A page-table page: only the 4 KiB the hardware walks. There is no
+ * per-table metadata: a table's level and first gfn are known to whoever
+ * walks to it, emptiness is read from the entries (under the exclusive
+ * lock), and its slot on the deferred-free list is reserved when the page
+ * is allocated (struct mmu_reclaim), so retiring it never allocates.
+ */
 struct tdp_page {
 	spte_t spt[TDP_PTES_PER_TABLE];
-	struct tdp_meta meta;
 } __aligned(4096);
-_Static_assert(sizeof(struct tdp_page) == 2 * PAGE_SIZE, "tdp_page is two pages");
-#define TDP_PAGE_NPAGES 2
+_Static_assert(sizeof(struct tdp_page) == PAGE_SIZE, "tdp_page is one page");
+#define TDP_PAGE_NPAGES 1
 
-static inline struct tdp_page *tdp_page_of_spt(spte_t *spt)
-{
-	return container_of(spt, struct tdp_page, spt[0]);
-}
+/* ---- deferred free (reclaim.c) ---- */
+struct reclaim_slot {
+	struct tdp_page *pg;
+	u64 stamp;           /* flush_gen when it was retired */
+};
+struct mmu_reclaim {
+	struct reclaim_slot *retired; /* owner: reclaim_lock; 'n' used of 'cap' */
+	u64 n, cap;
+	u64 reserved;        /* owner: reclaim_lock: slots promised to tables
+	                        allocated or waiting in memory caches; <= cap */
+};
 
 /* ---- roots ---- */
 
@@ -80,12 +80,27 @@ struct memslots {
 	struct memslot *by_id[MMU_MAX_SLOTS];
 };
 
-/* ---- counters (all atomic) ---- */
+/* ---- counters ----
+ * Nothing a fault updates is MMU-wide (percpu.h): the fault results are per
+ * vCPU (struct mmu_vcpu_stats, written only by the vCPU's own thread), the
+ * other counters and the gauges a fault may move are per-CPU shards summed
+ * when read. A gauge's shard may go below zero (a leaf mapped on one CPU and
+ * zapped on another); the total never does, and is checked when read
+ * (mmu_gauge_read: the seed-002 underflow check). Counters written only by
+ * exclusive-lock holders or rarely stay single atomics (struct mmu_counters). */
+struct mmu_shard {
+	s64 tables_in_use;            /* gauge: page-table pages allocated */
+	s64 maps[TDP_ROOT_LEVEL];     /* gauge: present leaves by level-1 */
+	u64 retries_race, retries_obsolete, splits, zaps, tlb_flush_requests;
+} __aligned(MMU_CACHE_LINE);
+
+struct mmu_vcpu_stats {
+	u64 faults_fixed, faults_spurious, retries_slot, no_slot;
+};
+
 struct mmu_counters {
-	u64 faults_fixed, faults_spurious, retries_race, retries_obsolete;
-	u64 retries_slot, no_slot, splits, zaps, tables_in_use;
-	u64 maps[TDP_ROOT_LEVEL]; /* present leaves by level-1 */
-	u64 root_invalidations, tlb_flush_requests, yields, evictions;
+	struct mmu_vcpu_stats gone;   /* owner: lock exclusive; of destroyed vCPUs */
+	u64 root_invalidations, yields, evictions;
 	u64 excl_acquisitions, excl_total_ns, excl_max_ns;
 	u64 remote_flushes, remote_kicks, remote_wait_max_ns; /* remote_flush.c */
 };
@@ -107,7 +122,7 @@ struct mmu {
 	struct memslots *slots;          /* published snapshot (atomic pointer) */
 	struct mmu_gen root_gen;         /* owner: lock (written exclusive) */
 	struct mmu_root *roots;          /* owner: roots_lock + lock */
-	struct tdp_page *reclaim_list;   /* owner: reclaim_lock */
+	struct mmu_reclaim reclaim;
 	struct mmu_vcpu *vcpus;          /* owner: lock exclusive */
 	u64 flush_gen;                   /* atomic: TLB flush generation */
 	u64 flush_synced;                /* owner: lock exclusive: flush_gen up to
@@ -118,6 +133,7 @@ struct mmu {
 
 	struct mmu_counters c;
 	bool dead;                       /* atomic: an MMU_BUG_ON fired (verify.c) */
+	struct mmu_shard shard[ENV_CPU_SLOTS];
 };
 
 /* Where a vCPU is relative to the guest (vcpu_mode.c): only a vCPU ENTERING
@@ -142,6 +158,8 @@ struct mmu_vcpu {
 	mmu_kick_fn kick;        /* set before the vCPU first enters, then immutable */
 	void *kick_arg;
 	struct mmu_vcpu *next;   /* owner: lock exclusive */
+	struct mmu_vcpu_stats stats __aligned(MMU_CACHE_LINE); /* written by this vCPU only; summed by
+	                                mmu_get_stats, folded into c.gone on destroy */
 };
 
 /* ---- lock tokens ----
@@ -220,19 +238,64 @@ static inline void mmu_count(u64 *counter)
 }
 void mmu_counter_sub(u64 *counter, u64 n);   /* asserts no underflow */
 
+/* This CPU's shard; count in it with mmu_shard_count / mmu_gauge_add. */
+static inline struct mmu_shard *mmu_shard_self(struct mmu *mmu)
+{
+	return &mmu->shard[env_cpu_slot()];
+}
+#define mmu_shard_count(mmu, field) atomic_add(&mmu_shard_self(mmu)->field, 1)
+#define mmu_gauge_add(mmu, field, n) atomic_add(&mmu_shard_self(mmu)->field, (s64)(n))
+#define mmu_gauge_sub(mmu, field, n) atomic_sub(&mmu_shard_self(mmu)->field, (s64)(n))
+/* Totals over the shards, by field offset: a counter, or a gauge (asserts
+ * that the total is not negative). */
+u64 mmu_shard_sum(const struct mmu *mmu, size_t offset);
+u64 mmu_gauge_read(const struct mmu *mmu, size_t offset);
+#define MMU_SHARD_SUM(mmu, field) mmu_shard_sum((mmu), offsetof(struct mmu_shard, field))
+#define MMU_GAUGE(mmu, field) mmu_gauge_read((mmu), offsetof(struct mmu_shard, field))
+
+/* Per-vCPU counters: one writer, so a relaxed load and store suffice. */
+static inline void mmu_vcpu_count(u64 *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+void mmu_vcpu_stats_fold(const struct mmu_excl *x, struct mmu_vcpu *mv);
+
 /* ---- page tables (tdp_mmu.c) ---- */
 struct tdp_iter;
-struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level);
+struct tdp_page *tdp_page_alloc(struct mmu *mmu);
 void tdp_page_free_unlinked(struct mmu *mmu, struct tdp_page *pg);
 int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
 void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new);
-/* Links 'child' or, when the cmpxchg loses, discards it. */
-int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child);
-struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int level,
-				      u32 perm_mask);
+/* Link an empty table / split a huge leaf; 'pg' is a fresh page from the
+ * caller's memory cache or NULL (allocate here). The page belongs to the
+ * call: when the cmpxchg loses, it is discarded. 0, -EBUSY or -ENOMEM. */
+int tdp_link_new_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *pg);
+int tdp_split_huge(const struct mmu_held *h, struct tdp_iter *it, u32 perm_mask,
+		   struct tdp_page *pg);
 void mmu_request_tlb_flush(struct mmu *mmu);
+/* No present entry (exact only where nobody else changes it: exclusive lock,
+ * or a table no walker can reach). */
+bool tdp_table_empty(const struct spte_format *f, const struct tdp_page *pg);
+
+/* ---- memory caches (mmu_cache.c) ----
+ * Page-table pages taken by a long walk (eager split) without allocating
+ * under the MMU lock: topped up before the lock is taken, like KVM's
+ * kvm_mmu_memory_cache. Cached pages are zeroed and already hold their
+ * reclaim reservation. Owned by one thread. */
+#define MMU_PAGE_CACHE_MAX 64
+struct mmu_page_cache {
+	unsigned n;
+	struct tdp_page *pages[MMU_PAGE_CACHE_MAX];
+};
+/* Fill up to 'want' pages; holds no MMU lock. Returns the pages cached. */
+unsigned mmu_page_cache_topup(struct mmu *mmu, struct mmu_page_cache *c, unsigned want);
+struct tdp_page *mmu_page_cache_take(struct mmu *mmu, struct mmu_page_cache *c);
+void mmu_page_cache_release(struct mmu *mmu, struct mmu_page_cache *c);
 
 /* ---- reclaim (reclaim.c) ---- */
+int reclaim_reserve(struct mmu *mmu, u64 n);   /* 0 or -ENOMEM; no MMU lock needed */
+void reclaim_unreserve(struct mmu *mmu, u64 n);
 void reclaim_retire(struct mmu *mmu, struct tdp_page *pg);
 void reclaim_run(const struct mmu_excl *x);
 void reclaim_free_all(struct mmu *mmu);
@@ -243,6 +306,9 @@ bool root_is_valid(const struct mmu *mmu, const struct mmu_root *root);
 void root_put(struct mmu *mmu, struct mmu_root *root);
 typedef void (*root_range_fn)(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end);
 void roots_for_each_valid(struct mmu_excl *x, root_range_fn fn, u64 start, u64 end);
+/* The same under the shared lock; fn may drop and retake it. */
+typedef void (*root_shared_fn)(struct mmu_shared *s, struct mmu_root *root, void *ctx);
+void roots_for_each_valid_shared(struct mmu_shared *s, root_shared_fn fn, void *ctx);
 void mmu_zap_all_fast(struct mmu_excl *x);
 void mmu_zap_obsolete_roots(struct mmu_excl *x);
 
@@ -276,7 +342,7 @@ void slot_dirty_mark(const struct memslot *slot, u64 gfn);
 void memslots_free_all(struct mmu *mmu);
 
 /* ---- dirty logging (dirty.c) ---- */
-void dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
+void dirty_log_start(struct mmu *mmu, const struct memslot *slot); /* no MMU lock held */
 void dirty_log_stop(struct mmu_excl *x, const struct memslot *slot);
 int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *bitmap);
 

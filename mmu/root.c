@@ -44,7 +44,7 @@ static struct mmu_root *root_alloc(struct mmu *mmu)
 
 	if (!root)
 		return NULL;
-	root->pt = tdp_page_alloc(mmu, 0, TDP_ROOT_LEVEL);
+	root->pt = tdp_page_alloc(mmu);
 	if (!root->pt) {
 		env_free(root);
 		return NULL;
@@ -99,7 +99,7 @@ void root_put(struct mmu *mmu, struct mmu_root *root)
 	if (MMU_BUG_ON(mmu, left == ~0u) || left)
 		return; /* (an underflow: the root is leaked, never freed twice) */
 	if (MMU_BUG_ON(mmu, !root->mmu_ref_dropped) ||
-	    MMU_BUG_ON(mmu, atomic_read(&root->pt->meta.present) != 0))
+	    MMU_BUG_ON(mmu, !tdp_table_empty(mmu->fmt, root->pt)))
 		return; /* freeing a root still mapping memory: leak it instead */
 	root_unlink(mmu, root);
 	reclaim_retire(mmu, root->pt);
@@ -129,6 +129,38 @@ void roots_for_each_valid(struct mmu_excl *x, root_range_fn fn, u64 start, u64 e
 		next = root->next;
 		root_put(mmu, root);
 		root = next;
+	}
+}
+
+/*
+ * The shared-lock version (the eager split): other vCPUs may add roots
+ * meanwhile, so the list is read under roots_lock, and the reference held
+ * on the current root keeps it (and its place in the list) alive while fn
+ * runs, even if fn drops the lock.
+ */
+/* From 'root' on (NULL: the head), the first valid root, with a reference. */
+static struct mmu_root *next_valid_get(struct mmu *mmu, struct mmu_root *after)
+{
+	struct mmu_root *root;
+
+	mmu_spin_lock(&mmu->roots_lock);
+	for (root = after ? after->next : mmu->roots; root; root = root->next)
+		if (root_is_valid(mmu, root) && root_get_not_zero(root))
+			break;
+	mmu_spin_unlock(&mmu->roots_lock);
+	return root;
+}
+
+void roots_for_each_valid_shared(struct mmu_shared *s, root_shared_fn fn, void *ctx)
+{
+	struct mmu *mmu = s->mmu;
+	struct mmu_root *root, *next;
+
+	mmu_assert_shared(s);
+	for (root = next_valid_get(mmu, NULL); root; root = next) {
+		fn(s, root, ctx);
+		next = next_valid_get(mmu, root);
+		root_put(mmu, root);
 	}
 }
 
@@ -192,7 +224,7 @@ void mmu_invalidate_all_roots(struct mmu *mmu)
 
 struct mmu_vcpu *mmu_vcpu_create(struct mmu *mmu, unsigned vcpu_id)
 {
-	struct mmu_vcpu *mv = env_zalloc(sizeof(*mv));
+	struct mmu_vcpu *mv = mmu_zalloc_aligned(sizeof(*mv)); /* own cache lines */
 	struct mmu_excl x;
 
 	if (!mv)
@@ -219,10 +251,11 @@ void mmu_vcpu_destroy(struct mmu_vcpu *mv)
 	for (pp = &mmu->vcpus; *pp != mv; pp = &(*pp)->next)
 		MMU_ASSERT(*pp);
 	*pp = mv->next;
+	mmu_vcpu_stats_fold(&x, mv);
 	if (mv->root)
 		root_put(mmu, mv->root);
 	mmu_unlock_excl(&x);
-	env_free(mv);
+	mmu_free_aligned(mv);
 }
 
 /*

@@ -7,6 +7,12 @@
  * on the other counter; its later load of the snapshot pointer then sees the
  * snapshot the writer published before flipping. If the re-read still shows
  * p, the increment preceded the flip and the writer waits for it.
+ *
+ * The counters are per CPU (each slot on its own cache line), so readers on
+ * different CPUs never write the same line; a reader leaves on the slot it
+ * entered on (the token carries it). The writer, after its flip, sums the
+ * old phase over every slot until the sum is zero: a slot it read as zero
+ * can only gain readers that entered after the flip, and those back out.
  */
 #include "mmu/srcu.h"
 #include "mmu/atomic.h"
@@ -19,23 +25,37 @@ void srcu_init(struct slots_srcu *s)
 
 int srcu_read_lock(struct slots_srcu *s)
 {
+	unsigned cpu = env_cpu_slot();
+	u64 *readers = s->slot[cpu].readers;
+
 	lock_track_acquire(s, LOCK_SHARED, LOCK_ORDER_SLOTS_READ);
 	for (;;) {
 		u32 p = atomic_read_sc(&s->phase) & 1;
 
-		atomic_add(&s->readers[p], 1);
+		atomic_add(&readers[p], 1);
 		if ((atomic_read_sc(&s->phase) & 1) == p)
-			return (int)p;
-		atomic_sub(&s->readers[p], 1);
+			return (int)(cpu << 1 | p);
+		atomic_sub(&readers[p], 1);
 	}
 }
 
 void srcu_read_unlock(struct slots_srcu *s, int token)
 {
-	u64 left = __atomic_sub_fetch(&s->readers[token], 1, __ATOMIC_RELEASE);
+	u64 *readers = s->slot[(unsigned)token >> 1].readers;
+	u64 left = __atomic_sub_fetch(&readers[token & 1], 1, __ATOMIC_RELEASE);
 
+	MMU_ASSERT((unsigned)token >> 1 < ENV_CPU_SLOTS);
 	MMU_ASSERT(left != ~0ull);
 	lock_track_release(s);
+}
+
+static u64 srcu_readers(struct slots_srcu *s, u32 phase)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < ENV_CPU_SLOTS; i++)
+		n += atomic_read_sc(&s->slot[i].readers[phase]);
+	return n;
 }
 
 void srcu_synchronize(struct slots_srcu *s)
@@ -45,7 +65,7 @@ void srcu_synchronize(struct slots_srcu *s)
 	assert_lock_not_held(s);
 	old = atomic_read_sc(&s->phase) & 1;
 	atomic_set_sc(&s->phase, old ^ 1);
-	while (atomic_read_sc(&s->readers[old]))
+	while (srcu_readers(s, old))
 		env_yield();
 }
 

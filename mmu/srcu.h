@@ -12,14 +12,21 @@
 #pragma once
 
 #include <keel/types.h>
+#include "mmu/env.h"
+
+/* One CPU's readers of each phase, alone on its cache line. */
+struct srcu_slot {
+	u64 readers[2];
+} __aligned(64);
 
 struct slots_srcu {
-	u64 readers[2]; /* readers that entered in each phase */
 	u32 phase;      /* which counter new readers use */
+	struct srcu_slot slot[ENV_CPU_SLOTS]; /* readers that entered in each
+	                   phase, per CPU; the writer sums them after its flip */
 };
 
 void srcu_init(struct slots_srcu *s);
-/* Returns the token to pass to srcu_read_unlock(). */
+/* Returns the token to pass to srcu_read_unlock() (CPU slot and phase). */
 int srcu_read_lock(struct slots_srcu *s);
 void srcu_read_unlock(struct slots_srcu *s, int token);
 /* Wait for every reader that entered before this call. Must not be called

@@ -16,15 +16,21 @@ void mmu_counter_sub(u64 *counter, u64 n)
 	MMU_ASSERT(old >= n); /* a counter never underflows (seed 002) */
 }
 
-struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level)
+/* A table page is only its 4 KiB of hardware entries: what the MMU needs to
+ * know about a table (level, first gfn) the walker knows, and its place on
+ * the deferred-free list is reserved when it is allocated (reclaim.c). */
+struct tdp_page *tdp_page_alloc(struct mmu *mmu)
 {
-	struct tdp_page *pg = env_pages_alloc(TDP_PAGE_NPAGES);
+	struct tdp_page *pg;
 
-	if (!pg)
+	if (reclaim_reserve(mmu, 1))
 		return NULL;
-	pg->meta.base_gfn = base_gfn;
-	pg->meta.level = level;
-	mmu_count(&mmu->c.tables_in_use);
+	pg = env_pages_alloc(TDP_PAGE_NPAGES);
+	if (!pg) {
+		reclaim_unreserve(mmu, 1);
+		return NULL;
+	}
+	mmu_gauge_add(mmu, tables_in_use, 1);
 	return pg;
 }
 
@@ -32,13 +38,22 @@ struct tdp_page *tdp_page_alloc(struct mmu *mmu, u64 base_gfn, int level)
 void tdp_page_free_unlinked(struct mmu *mmu, struct tdp_page *pg)
 {
 	env_pages_free(pg, TDP_PAGE_NPAGES);
-	mmu_counter_sub(&mmu->c.tables_in_use, 1);
+	mmu_gauge_sub(mmu, tables_in_use, 1);
+	reclaim_unreserve(mmu, 1);
 }
 
 void mmu_request_tlb_flush(struct mmu *mmu)
 {
 	atomic_add(&mmu->flush_gen, 1);
-	mmu_count(&mmu->c.tlb_flush_requests);
+	mmu_shard_count(mmu, tlb_flush_requests);
+}
+
+bool tdp_table_empty(const struct spte_format *f, const struct tdp_page *pg)
+{
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
+		if (spte_present(f, spte_read(&pg->spt[i])))
+			return false;
+	return true;
 }
 
 static struct tdp_page *table_of(const struct mmu *mmu, spte_t s)
@@ -46,22 +61,14 @@ static struct tdp_page *table_of(const struct mmu *mmu, spte_t s)
 	return env_hpa_to_virt(spte_table_hpa(mmu->fmt, s));
 }
 
-static void present_inc(struct tdp_page *pg)
-{
-	atomic_add(&pg->meta.present, 1);
-}
-
-static void present_dec(struct mmu *mmu, struct tdp_page *pg)
-{
-	u32 old = __atomic_fetch_sub(&pg->meta.present, 1, __ATOMIC_SEQ_CST);
-
-	/* A count never underflows (seed 002): zap trusts it to decide that a
-	 * table is empty and may be freed. */
-	MMU_BUG_ON(mmu, old == 0);
-}
-
-/* Does this change remove or reduce a translation a TLB may hold? */
-static bool change_needs_flush(const struct mmu *mmu, spte_t old, spte_t new, int level)
+/*
+ * Does this change remove or reduce a translation a TLB may hold? For a leaf
+ * split into a table, 'granted' is what the new children grant: the
+ * permission mask the split applied, known to the splitter (never read back
+ * from the child table, which other threads may already be changing).
+ */
+static bool change_needs_flush(const struct mmu *mmu, spte_t old, spte_t new, int level,
+			       u32 granted)
 {
 	const struct spte_format *f = mmu->fmt;
 	u32 before, after;
@@ -74,41 +81,32 @@ static bool change_needs_flush(const struct mmu *mmu, spte_t old, spte_t new, in
 		return !spte_is_table(f, new, level) ||
 		       spte_table_hpa(f, old).v != spte_table_hpa(f, new).v;
 	before = spte_perms(f, old);
-	/* A leaf split into a table: what the new children grant. */
-	after = spte_is_table(f, new, level) ? spte_perms(f, table_of(mmu, new)->spt[0])
-					     : spte_perms(f, new);
+	after = spte_is_table(f, new, level) ? granted : spte_perms(f, new);
 	return (before & ~after) != 0;
 }
 
 /*
- * The counters (a table's present entries, the leaf gauges) follow one rule
- * that keeps them from ever going below the truth, even while shared-mode
- * threads race: a gain is counted BEFORE the entry carrying it becomes
- * visible (and uncounted if the cmpxchg then fails), a loss AFTER the entry
- * is gone. Whoever removes an entry therefore always finds its gain already
- * counted. Counts may run high for a moment, never low; at rest (e.g. under
- * the exclusive lock, where mmu_verify looks) they are exact.
+ * The leaf gauges follow one rule that keeps them from ever going below the
+ * truth, even while shared-mode threads race: a gain is counted BEFORE the
+ * entry carrying it becomes visible (and uncounted if the cmpxchg then
+ * fails), a loss AFTER the entry is gone. Whoever removes an entry therefore
+ * always finds its gain already counted. Counts may run high for a moment,
+ * never low; at rest (e.g. under the exclusive lock, where mmu_verify looks)
+ * they are exact.
  */
-static void account_gain(struct mmu *mmu, struct tdp_page *pg, int level, spte_t old,
-			 spte_t new, int sign)
+static void account_gain(struct mmu *mmu, int level, spte_t old, spte_t new, int sign)
 {
 	const struct spte_format *f = mmu->fmt;
 
-	if (!spte_present(f, old) && spte_present(f, new))
-		sign > 0 ? present_inc(pg) : present_dec(mmu, pg);
-	if (spte_is_leaf(f, new, level) && !spte_is_leaf(f, old, level)) {
-		if (sign > 0)
-			mmu_count(&mmu->c.maps[level - 1]);
-		else
-			mmu_counter_sub(&mmu->c.maps[level - 1], 1);
-	}
+	if (spte_is_leaf(f, new, level) && !spte_is_leaf(f, old, level))
+		mmu_gauge_add(mmu, maps[level - 1], sign);
 }
 
-static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg);
+static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg, int level);
 
 /* Everything that follows an entry change: losses, flush, teardown. */
-static void account_loss(const struct mmu_held *h, struct tdp_page *pg, int level,
-			 spte_t old, spte_t new, bool parent_removed)
+static void account_loss(const struct mmu_held *h, int level, spte_t old, spte_t new,
+			 u32 granted, bool parent_removed)
 {
 	struct mmu *mmu = h->mmu;
 	const struct spte_format *f = mmu->fmt;
@@ -119,45 +117,73 @@ static void account_loss(const struct mmu_held *h, struct tdp_page *pg, int leve
 	/* A present leaf never silently changes its frame: zap (and flush) first. */
 	MMU_BUG_ON(mmu, spte_is_leaf(f, old, level) && spte_is_leaf(f, new, level) &&
 			spte_leaf_hfn(f, old, level).v != spte_leaf_hfn(f, new, level).v);
-	if (spte_present(f, old) && !spte_present(f, new))
-		present_dec(mmu, pg);
 	if (spte_is_leaf(f, old, level) && !spte_is_leaf(f, new, level)) {
-		mmu_counter_sub(&mmu->c.maps[level - 1], 1);
-		mmu_count(spte_present(f, new) ? &mmu->c.splits : &mmu->c.zaps);
+		mmu_gauge_sub(mmu, maps[level - 1], 1);
+		if (spte_present(f, new))
+			mmu_shard_count(mmu, splits);
+		else
+			mmu_shard_count(mmu, zaps);
 	}
-	if (!parent_removed && change_needs_flush(mmu, old, new, level))
+	if (!parent_removed && change_needs_flush(mmu, old, new, level, granted))
 		mmu_request_tlb_flush(mmu);
 	if (was_table && !same_table)
-		handle_removed_table(h, table_of(mmu, old));
+		handle_removed_table(h, table_of(mmu, old), level - 1);
 }
 
 /*
- * A table was unlinked: take every entry out of it and account for what it
- * mapped. In shared mode other walkers may still be inside, so each entry is
- * frozen (they will see FROZEN and retry, and cannot install into it); an
- * entry already frozen belongs to a thread finishing its own change, which
- * ends with a plain store, so wait for that. In exclusive mode nobody else
- * walks. The page is freed after the grace period (reclaim.c).
+ * A table was unlinked: account for everything it mapped and retire it.
+ * In shared mode other walkers may still be inside, so each entry is frozen
+ * (they will see FROZEN and retry, and cannot install into it); an entry
+ * already frozen belongs to a thread finishing its own change, which ends
+ * with a plain store, so wait for that. In exclusive mode nobody else walks
+ * and nobody can reach the table any more, so its entries are only read: a
+ * hardware walker may use them until the flush the unlinking requested, as
+ * it may use its TLB, and the page is freed after the grace period
+ * (reclaim.c).
  */
-static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg)
+static void removed_table_excl(const struct mmu_held *h, struct tdp_page *pg, int level)
 {
 	const struct spte_format *f = h->mmu->fmt;
-	spte_t gone = h->excl ? 0 : f->frozen;
+	u32 leaves = 0;
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
+		spte_t old = spte_read(&pg->spt[i]);
+
+		MMU_BUG_ON(h->mmu, spte_frozen(f, old)); /* nobody else changes it */
+		if (spte_is_leaf(f, old, level))
+			leaves++;
+		else if (spte_is_table(f, old, level))
+			handle_removed_table(h, table_of(h->mmu, old), level - 1);
+	}
+	if (leaves) {
+		mmu_gauge_sub(h->mmu, maps[level - 1], leaves);
+		atomic_add(&mmu_shard_self(h->mmu)->zaps, leaves);
+	}
+}
+
+static void removed_table_shared(const struct mmu_held *h, struct tdp_page *pg, int level)
+{
+	const struct spte_format *f = h->mmu->fmt;
 
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
 		spte_t old;
 
 		for (;;) {
-			old = atomic_xchg(&pg->spt[i], gone);
-			if (!spte_frozen(f, old) || h->excl)
+			old = atomic_xchg(&pg->spt[i], f->frozen);
+			if (!spte_frozen(f, old))
 				break;
 			env_cpu_relax();
 		}
-		account_loss(h, pg, pg->meta.level, old, 0, true);
+		account_loss(h, level, old, 0, 0, true);
 	}
-	/* Shared mode: a racer whose cmpxchg into this table failed may not
-	 * have uncounted its optimistic gain yet. */
-	MMU_BUG_ON(h->mmu, h->excl && atomic_read(&pg->meta.present) != 0);
+}
+
+static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg, int level)
+{
+	if (h->excl)
+		removed_table_excl(h, pg, level);
+	else
+		removed_table_shared(h, pg, level);
 	reclaim_retire(h->mmu, pg);
 }
 
@@ -168,25 +194,31 @@ static void handle_removed_table(const struct mmu_held *h, struct tdp_page *pg)
  * decides again). Runs in either lock mode; only the walker's owner may call
  * it, never on an iterator that yielded and has not been re-walked, and never
  * on a FROZEN entry (only its freezer touches it, via tdp_unfreeze()).
+ * 'granted': for a leaf replaced by a table, what the table's entries grant
+ * (tdp_split_huge); otherwise unused.
  */
-int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
+static int set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new, u32 granted)
 {
-	struct tdp_page *pg = tdp_page_of_spt(it->path[it->level]);
 	spte_t old = it->old;
 
 	mmu_assert_held(h);
 	MMU_ASSERT(!it->yielded);
 	MMU_ASSERT(!spte_frozen(h->mmu->fmt, old));
-	account_gain(h->mmu, pg, it->level, old, new, +1);
+	account_gain(h->mmu, it->level, old, new, +1);
 	if (!atomic_cmpxchg(it->sptep, &it->old, new)) {
-		account_gain(h->mmu, pg, it->level, old, new, -1);
+		account_gain(h->mmu, it->level, old, new, -1);
 		return -EBUSY;
 	}
 	if (!h->excl)
 		env_hook(HOOK_FAULT_AFTER_INSTALL, it);
-	account_loss(h, pg, it->level, old, new, false);
+	account_loss(h, it->level, old, new, granted, false);
 	it->old = new;
 	return 0;
+}
+
+int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
+{
+	return set_spte(h, it, new, 0);
 }
 
 /*
@@ -196,66 +228,78 @@ int tdp_set_spte(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
  */
 void tdp_unfreeze(const struct mmu_held *h, struct tdp_iter *it, spte_t new)
 {
-	struct tdp_page *pg = tdp_page_of_spt(it->path[it->level]);
-
 	mmu_assert_held(h);
 	MMU_ASSERT(spte_frozen(h->mmu->fmt, it->old));
 	MMU_ASSERT(!spte_frozen(h->mmu->fmt, new));
-	account_gain(h->mmu, pg, it->level, it->old, new, +1);
+	account_gain(h->mmu, it->level, it->old, new, +1);
 	atomic_set(it->sptep, new);
 	it->old = new;
 }
 
-/* Link a fully built, still private table at the walker's entry. */
-/* Free a private table that lost its race to be linked. */
-static void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg)
+/* Free a private table (entries of 'level') that lost its race to be linked. */
+static void tdp_discard_private(struct mmu *mmu, struct tdp_page *pg, int level)
 {
 	u32 leaves = 0;
 
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		leaves += spte_is_leaf(mmu->fmt, pg->spt[i], pg->meta.level);
+		leaves += spte_is_leaf(mmu->fmt, pg->spt[i], level);
 	if (leaves)
-		mmu_counter_sub(&mmu->c.maps[pg->meta.level - 1], leaves);
+		mmu_gauge_sub(mmu, maps[level - 1], leaves);
 	tdp_page_free_unlinked(mmu, pg);
 }
 
 /*
- * Link a private table (empty, or a complete split table) with one cmpxchg.
- * The table belongs to this call: when another thread changed the entry
- * first, it is discarded here and the caller re-decides on it->old.
+ * Link a private table (empty, or a complete split table granting
+ * 'granted') with one cmpxchg. The table belongs to this call: when another
+ * thread changed the entry first, it is discarded here and the caller
+ * re-decides on it->old.
  */
-int tdp_link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child)
+static int link_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *child,
+		      u32 granted)
 {
-	int r = tdp_set_spte(h, it, spte_make_table(h->mmu->fmt, env_virt_to_hpa(child)));
+	spte_t table = spte_make_table(h->mmu->fmt, env_virt_to_hpa(child));
+	int r = set_spte(h, it, table, granted);
 
 	if (r)
-		tdp_discard_private(h->mmu, child);
+		tdp_discard_private(h->mmu, child, it->level - 1);
 	else
 		env_hook(HOOK_TABLE_LINKED, child);
 	return r;
 }
 
-/*
- * A private table of 512 leaves that translate exactly what the huge leaf
- * 'huge' (at 'level', first gfn 'gfn') translated, with permissions reduced
- * by 'perm_mask'. It is complete before anyone can see it.
- */
-struct tdp_page *tdp_make_split_table(struct mmu *mmu, spte_t huge, u64 gfn, int level,
-				      u32 perm_mask)
+/* A new, empty table at a non-present entry above the goal. */
+int tdp_link_new_table(const struct mmu_held *h, struct tdp_iter *it, struct tdp_page *pg)
 {
-	const struct spte_format *f = mmu->fmt;
-	u64 step = tdp_level_pages(level - 1);
-	hfn_t hfn = spte_leaf_hfn(f, huge, level);
-	u32 perms = spte_perms(f, huge) & perm_mask;
-	struct tdp_page *child = tdp_page_alloc(mmu, gfn, level - 1);
+	if (!pg)
+		pg = tdp_page_alloc(h->mmu);
+	return pg ? link_table(h, it, pg, 0) : -ENOMEM;
+}
 
-	if (!child)
-		return NULL;
+/*
+ * Replace the huge leaf at the walker by a table of 512 leaves that
+ * translate exactly what it translated, with permissions reduced by
+ * 'perm_mask'. The table is complete before anyone can see it; its leaves
+ * are counted while it is private (once linked, other faults may already
+ * change and account them; a lost link undoes it). 'pg': a page from the
+ * caller's memory cache, or NULL to allocate one here. 0, -EBUSY or -ENOMEM.
+ */
+int tdp_split_huge(const struct mmu_held *h, struct tdp_iter *it, u32 perm_mask,
+		   struct tdp_page *pg)
+{
+	struct mmu *mmu = h->mmu;
+	const struct spte_format *f = mmu->fmt;
+	int level = it->level;
+	u64 step = tdp_level_pages(level - 1);
+	hfn_t hfn = spte_leaf_hfn(f, it->old, level);
+	u32 perms = spte_perms(f, it->old) & perm_mask;
+
+	MMU_ASSERT(level > 1 && spte_is_leaf(f, it->old, level));
+	if (!pg)
+		pg = tdp_page_alloc(mmu);
+	if (!pg)
+		return -ENOMEM;
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		child->spt[i] = spte_make_leaf(f, HFN(hfn.v + i * step), level - 1, perms);
-	child->meta.present = TDP_PTES_PER_TABLE;
-	/* Counted now, while private: once linked, other faults may already
-	 * change (and account) its entries. A lost link undoes it (tdp_link_table). */
-	atomic_add(&mmu->c.maps[level - 2], TDP_PTES_PER_TABLE);
-	return child;
+		pg->spt[i] = spte_make_leaf(f, HFN(hfn.v + i * step), level - 1, perms);
+	mmu_gauge_add(mmu, maps[level - 2], TDP_PTES_PER_TABLE);
+	return link_table(h, it, pg, perms);
 }

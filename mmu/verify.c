@@ -66,22 +66,6 @@ static void verify_leaf(struct verify *v, const struct tdp_iter *it)
 				   slot->d.id);
 }
 
-static void verify_table(struct verify *v, const struct tdp_page *pg, int level, u64 base)
-{
-	u32 present = 0;
-
-	v->tables++;
-	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		present += spte_present(v->mmu->fmt, spte_read(&pg->spt[i]));
-	if (present != atomic_read(&pg->meta.present))
-		verify_fail(v, "table at gfn 0x%llx level %d: %u present, count says %u",
-			    (unsigned long long)base, level, present, pg->meta.present);
-	if (pg->meta.level != level || pg->meta.base_gfn != base)
-		verify_fail(v, "table at gfn 0x%llx: metadata says level %d base 0x%llx",
-			    (unsigned long long)base, pg->meta.level,
-			    (unsigned long long)pg->meta.base_gfn);
-}
-
 static void verify_root(struct verify *v, struct mmu_root *root)
 {
 	const struct spte_format *f = v->mmu->fmt;
@@ -89,14 +73,13 @@ static void verify_root(struct verify *v, struct mmu_root *root)
 	struct tdp_iter it;
 
 	v->valid_roots += valid;
-	verify_table(v, root->pt, TDP_ROOT_LEVEL, 0);
+	v->tables++; /* the root table */
 	for_each_tdp_pte(&it, f, root->pt->spt, GFN(0), GFN(TDP_MAX_GFN), 1) {
 		if (spte_frozen(f, it.old))
 			verify_fail(v, "gfn 0x%llx: FROZEN entry left behind",
 				    (unsigned long long)it.gfn);
 		else if (spte_is_table(f, it.old, it.level))
-			verify_table(v, env_hpa_to_virt(spte_table_hpa(f, it.old)), it.level - 1,
-				     it.gfn);
+			v->tables++;
 		else if (spte_is_leaf(f, it.old, it.level)) {
 			v->leaves[it.level - 1]++;
 			if (valid)
@@ -108,7 +91,7 @@ static void verify_root(struct verify *v, struct mmu_root *root)
 static void verify_counts(struct verify *v, const struct mmu_excl *x)
 {
 	struct mmu *mmu = v->mmu;
-	u64 pending = reclaim_pending(x), in_use = atomic_read(&mmu->c.tables_in_use);
+	u64 pending = reclaim_pending(x), in_use = MMU_GAUGE(mmu, tables_in_use);
 
 	if (v->valid_roots > 1)
 		verify_fail(v, "%u valid roots", v->valid_roots);
@@ -117,10 +100,19 @@ static void verify_counts(struct verify *v, const struct mmu_excl *x)
 			    (unsigned long long)v->tables, (unsigned long long)pending,
 			    (unsigned long long)in_use);
 	for (int l = 0; l < 3; l++)
-		if (v->leaves[l] != atomic_read(&mmu->c.maps[l]))
+		if (v->leaves[l] != MMU_GAUGE(mmu, maps[l]))
 			verify_fail(v, "level-%d leaves: %llu found, gauge says %llu", l + 1,
 				    (unsigned long long)v->leaves[l],
-				    (unsigned long long)atomic_read(&mmu->c.maps[l]));
+				    (unsigned long long)MMU_GAUGE(mmu, maps[l]));
+	/* Every table holds its deferred-free slot (no memory cache is alive:
+	 * the split's lives under slots_lock, which verify holds). */
+	mmu_spin_lock(&mmu->reclaim_lock);
+	if (mmu->reclaim.reserved != in_use || mmu->reclaim.n != pending ||
+	    mmu->reclaim.reserved > mmu->reclaim.cap)
+		verify_fail(v, "reclaim: %llu slots reserved of %llu for %llu tables",
+			    (unsigned long long)mmu->reclaim.reserved,
+			    (unsigned long long)mmu->reclaim.cap, (unsigned long long)in_use);
+	mmu_spin_unlock(&mmu->reclaim_lock);
 }
 
 int mmu_verify(struct mmu *mmu, char *why, size_t len)
@@ -244,7 +236,7 @@ u64 mmu_debug_tables_pending_free(struct mmu *mmu)
 	return n;
 }
 
-unsigned mmu_debug_pages_per_table(void)
+size_t mmu_debug_bytes_per_table(void)
 {
-	return TDP_PAGE_NPAGES;
+	return TDP_PAGE_NPAGES * PAGE_SIZE + sizeof(struct reclaim_slot);
 }

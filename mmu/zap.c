@@ -38,13 +38,11 @@ bool mmu_excl_cond_resched(struct mmu_excl *x, struct tdp_iter *it)
 	return true;
 }
 
-/* A table whose entries the earlier passes emptied (exact count: we hold
- * the lock exclusively). */
+/* A table whose entries the earlier passes emptied (exact: we hold the
+ * lock exclusively). */
 static bool table_empty(const struct spte_format *f, spte_t s)
 {
-	struct tdp_page *child = env_hpa_to_virt(spte_table_hpa(f, s));
-
-	return atomic_read(&child->meta.present) == 0;
+	return tdp_table_empty(f, env_hpa_to_virt(spte_table_hpa(f, s)));
 }
 
 static bool zap_wanted(const struct spte_format *f, const struct tdp_iter *it, u64 start,
@@ -139,11 +137,11 @@ void mmu_zap_gfn_range(struct mmu *mmu, gfn_t start, gfn_t end)
 u64 mmu_evict(struct mmu *mmu)
 {
 	struct mmu_excl x = mmu_lock_excl(mmu);
-	u64 before = atomic_read(&mmu->c.tables_in_use), after;
+	u64 before = MMU_GAUGE(mmu, tables_in_use), after;
 
 	mmu_zap_all_fast(&x);
 	reclaim_run(&x);
-	after = atomic_read(&mmu->c.tables_in_use);
+	after = MMU_GAUGE(mmu, tables_in_use);
 	mmu_count(&mmu->c.evictions);
 	mmu_unlock_excl(&x);
 	return before > after ? before - after : 0;

@@ -75,6 +75,11 @@ struct env_thread *env_thread_self(void)
 	return &per_cpu[cpu];
 }
 
+unsigned env_cpu_slot(void)
+{
+	return host_cpu_id() % ENV_CPU_SLOTS;
+}
+
 void env_log(const char *fmt, ...)
 {
 	char buf[256];

@@ -2,9 +2,11 @@
 /*
  * Dirty logging: the cost of enabling it on a slot mapped with huge pages
  * (eager split to 4 KiB, like KVM's "Enabling dirty logging time" without
- * initially-set) with the longest single hold of the exclusive MMU lock and
- * the worst fault latency a concurrent vCPU saw meanwhile, and the cost of
- * get-and-clear of the bitmap with a fraction of the pages dirtied.
+ * initially-set) with the longest single hold of the exclusive MMU lock, and
+ * what a concurrent vCPU saw meanwhile: its fault rate as a fraction of its
+ * rate alone, and its worst fault; the cost of get-and-clear of the bitmap
+ * with a fraction of the pages dirtied; and of disabling it (huge mappings
+ * recovered in place).
  */
 #include "bench.h"
 
@@ -14,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define LOG_BASE_GPA (4 * SZ_1G)
 #define PROBE_BASE_GPA (1 * SZ_1G)
@@ -21,13 +24,14 @@
 #define LOG_SLOT 0
 #define PROBE_SLOT 1
 
-/* A vCPU that keeps re-faulting pages of its own small slot and records the
- * longest single fault (load_root + fault until resolved). */
+/* A vCPU that keeps re-faulting pages of its own small slot, counting its
+ * faults and recording the longest single one (load_root + fault until
+ * resolved) since the main thread last reset it. */
 struct prober {
 	pthread_t th;
 	struct mmu_vcpu *mv;
 	atomic_bool stop;
-	u64 max_ns, faults;
+	_Atomic u64 max_ns, faults;
 };
 
 static void *prober_main(void *arg)
@@ -40,10 +44,32 @@ static void *prober_main(void *arg)
 		bench_fault_range(p->mv, PROBE_BASE_GPA + (i % 512) * SZ_4K, SZ_4K, SZ_4K,
 				  MMU_ACC_READ);
 		dt = bench_now_ns() - t0;
-		p->max_ns = MAX(p->max_ns, dt);
-		p->faults++;
+		if (dt > atomic_load(&p->max_ns))
+			atomic_store(&p->max_ns, dt);
+		atomic_fetch_add(&p->faults, 1);
 	}
 	return NULL;
+}
+
+static u64 prober_cpu_ns(struct prober *p)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(p->th, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
+
+/* The prober's fault rate over 'ns' while this thread sleeps (spinning, it
+ * could take the prober's CPU). */
+static double prober_rate_alone(struct prober *p, u64 ns)
+{
+	const struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	u64 f0 = atomic_load(&p->faults), t0 = bench_now_ns();
+
+	nanosleep(&ts, NULL);
+	return (double)(atomic_load(&p->faults) - f0) / ((double)(bench_now_ns() - t0) / 1e9);
 }
 
 static void add_probe_slot(struct mmu *mmu)
@@ -77,8 +103,12 @@ static void enable_logging(struct mmu *mmu)
 		bench_die("enabling dirty logging failed: %d", rc);
 }
 
+#define PROBE_ALONE_NS 20000000ull /* 20 ms to measure the prober alone */
+
 struct enable_result {
 	double ms, hold_ms, probe_ms;
+	double probe_frac; /* the prober's fault rate during the enable / alone */
+	bool probe_shared; /* the prober had less CPU time than wall time then */
 	u64 holds, yields;
 	bool split; /* every leaf of the slot is 4K afterwards */
 };
@@ -112,12 +142,24 @@ static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 	struct mmu_stats st;
 	u64 t0;
 
-	if (probe)
+	double alone = 0;
+	u64 f0 = 0, c0 = 0;
+
+	if (probe) {
 		start_prober(mmu, &p);
+		alone = prober_rate_alone(&p, PROBE_ALONE_NS);
+		atomic_store(&p.max_ns, 0);
+		f0 = atomic_load(&p.faults);
+		c0 = prober_cpu_ns(&p);
+	}
 	mmu_debug_lock_stats(mmu, &ex, true);
 	t0 = bench_now_ns();
 	enable_logging(mmu);
 	r.ms = (double)(bench_now_ns() - t0) / 1e6;
+	if (probe && alone > 0)
+		r.probe_frac = (double)(atomic_load(&p.faults) - f0) / (r.ms / 1e3) / alone;
+	if (probe)
+		r.probe_shared = (double)(prober_cpu_ns(&p) - c0) < 0.95 * r.ms * 1e6;
 	mmu_debug_lock_stats(mmu, &ex, false);
 	if (probe)
 		stop_prober(&p);
@@ -125,7 +167,7 @@ static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 	r.hold_ms = (double)ex.excl_max_ns / 1e6;
 	r.holds = ex.excl_acquisitions;
 	r.yields = ex.yields;
-	r.probe_ms = (double)p.max_ns / 1e6;
+	r.probe_ms = (double)atomic_load(&p.max_ns) / 1e6;
 	r.split = st.maps_2m + st.maps_1g == 0 &&
 		  st.maps_4k == bench_pages(bytes) + (probe ? bench_pages(PROBE_BYTES) : 0);
 	mmu_vcpu_destroy(mv);
@@ -137,6 +179,8 @@ static struct enable_result enable_run(u64 bytes, u64 map_size, bool probe)
 static struct enable_result enable_median(u64 bytes, u64 map_size, bool probe)
 {
 	double ms[BENCH_SLOW_RUNS], hold[BENCH_SLOW_RUNS], pr[BENCH_SLOW_RUNS];
+	double frac[BENCH_SLOW_RUNS];
+	unsigned shared = 0;
 	struct enable_result r = { 0 };
 	bool split = true;
 
@@ -145,11 +189,15 @@ static struct enable_result enable_median(u64 bytes, u64 map_size, bool probe)
 		ms[i] = r.ms;
 		hold[i] = r.hold_ms;
 		pr[i] = r.probe_ms;
+		frac[i] = r.probe_frac;
+		shared += r.probe_shared;
 		split &= r.split;
 	}
 	r.ms = bench_median(ms, BENCH_SLOW_RUNS);
 	r.hold_ms = bench_median(hold, BENCH_SLOW_RUNS);
 	r.probe_ms = bench_median(pr, BENCH_SLOW_RUNS);
+	r.probe_frac = bench_median(frac, BENCH_SLOW_RUNS);
+	r.probe_shared = shared > 0;
 	r.split = split;
 	return r;
 }
@@ -159,26 +207,33 @@ static void enable_row(u64 bytes, u64 map_size, const char *name)
 	struct enable_result a = enable_median(bytes, map_size, false);
 	struct enable_result b = enable_median(bytes, map_size, true);
 
-	printf("  %3llu GiB %-3s %9.2f %9.3f %6llu | %9.2f %9.3f %6llu %9.3f  %s\n",
+	printf("  %3llu GiB %-3s %8.2f %8.3f %6llu | %8.2f %8.3f %6llu %6.2f %8.3f  %s%s\n",
 	       (unsigned long long)(bytes / SZ_1G), name, a.ms, a.hold_ms,
 	       (unsigned long long)a.yields, b.ms, b.hold_ms, (unsigned long long)b.yields,
-	       b.probe_ms, a.split && b.split ? "all 4K after" : "NOT fully split");
+	       b.probe_frac, b.probe_ms, a.split && b.split ? "all 4K after" : "NOT fully split",
+	       b.probe_shared ? ", time-shared" : "");
+	if (bytes == 4 * SZ_1G)
+		printf("probe rate during 4 GiB %s enable: %.2f of alone, worst fault %.3f ms%s\n",
+		       name, b.probe_frac, b.probe_ms, b.probe_shared ? " (time-shared)" : "");
 }
 
 void bench_enable_dirty_log(void)
 {
 	printf("\nEnable dirty logging (eager split of a populated slot to 4K), median of %u\n",
 	       BENCH_SLOW_RUNS);
-	printf("  %-11s %-26s | %s\n", "", "alone", "with a vCPU faulting on another slot");
-	printf("  %-11s %9s %9s %6s | %9s %9s %6s %9s\n", "slot", "time ms", "excl ms",
-	       "yields", "time ms", "excl ms", "yields", "probe ms");
+	printf("  %-11s %-24s | %s\n", "", "alone", "with a vCPU faulting on another slot");
+	printf("  %-11s %8s %8s %6s | %8s %8s %6s %6s %8s\n", "slot", "time ms", "excl ms",
+	       "yields", "time ms", "excl ms", "yields", "rate", "probe ms");
 	for (u64 gib = 1; gib <= 4; gib *= 4) {
 		enable_row(gib * SZ_1G, SZ_2M, "2M");
 		enable_row(gib * SZ_1G, SZ_1G, "1G");
 	}
-	printf("  (excl ms: longest single hold of the exclusive MMU lock during the enable,\n"
-	       "   from mmu_debug_lock_stats; yields: times the split gave the lock up, last run;\n"
-	       "   probe ms: worst single fault (load_root + fault) of the concurrent vCPU)\n");
+	printf("  (the split runs under the shared MMU lock; excl ms: longest single hold of\n"
+	       "   the exclusive lock during the enable (mmu_debug_lock_stats); yields: times\n"
+	       "   the split gave the lock up (a writer waited, or to refill its page cache),\n"
+	       "   last run; rate: the concurrent vCPU's fault rate during the enable as a\n"
+	       "   fraction of its rate alone; probe ms: its worst single fault meanwhile;\n"
+	       "   time-shared: in some run the vCPU had less CPU time than wall time then)\n");
 }
 
 /* --- get dirty log ------------------------------------------------------- */
@@ -252,8 +307,9 @@ struct disable_result {
 	bool recovered; /* the slot is mapped with 2M leaves again */
 };
 
-/* Populate with 2M leaves, enable (split to 4K), then time the disable and
- * the faults that map the slot with 2M leaves again. */
+/* Populate with 2M leaves, enable (split to 4K), then time the disable
+ * (which must leave the slot mapped with 2M leaves) and a pass of writes
+ * over the slot afterwards (all spurious when recovery worked in place). */
 static struct disable_result disable_run(u64 bytes)
 {
 	struct mmu_vcpu *mv;
@@ -269,11 +325,12 @@ static struct disable_result disable_run(u64 bytes)
 	t1 = bench_now_ns();
 	if (rc)
 		bench_die("disabling dirty logging failed: %d", rc);
-	bench_fault_range(mv, LOG_BASE_GPA, bytes, SZ_2M, MMU_ACC_WRITE);
-	r.refault_ms = (double)(bench_now_ns() - t1) / 1e6;
-	r.disable_ms = (double)(t1 - t0) / 1e6;
 	mmu_get_stats(mmu, &st);
 	r.recovered = st.maps_2m == bytes / SZ_2M && st.maps_4k == 0;
+	r.disable_ms = (double)(t1 - t0) / 1e6;
+	t1 = bench_now_ns();
+	bench_fault_range(mv, LOG_BASE_GPA, bytes, SZ_2M, MMU_ACC_WRITE);
+	r.refault_ms = (double)(bench_now_ns() - t1) / 1e6;
 	mmu_vcpu_destroy(mv);
 	mmu_destroy(mmu);
 	return r;
@@ -281,9 +338,9 @@ static struct disable_result disable_run(u64 bytes)
 
 void bench_disable_dirty_log(void)
 {
-	printf("\nDisable dirty logging (huge pages recovered by zap + refault), 4K -> 2M, "
+	printf("\nDisable dirty logging (huge pages recovered in place), 4K -> 2M, "
 	       "median of %u\n", BENCH_SLOW_RUNS);
-	printf("  %-7s %12s %14s %10s\n", "slot", "disable ms", "refault ms", "faults");
+	printf("  %-7s %12s %14s %10s\n", "slot", "disable ms", "refault ms", "accesses");
 	for (u64 gib = 1; gib <= 4; gib *= 4) {
 		double dis[BENCH_SLOW_RUNS], ref[BENCH_SLOW_RUNS];
 		bool ok = true;
@@ -298,6 +355,6 @@ void bench_disable_dirty_log(void)
 		printf("  %3llu GiB %12.2f %14.2f %10llu   %s\n", (unsigned long long)gib,
 		       bench_median(dis, BENCH_SLOW_RUNS), bench_median(ref, BENCH_SLOW_RUNS),
 		       (unsigned long long)(gib * SZ_1G / SZ_2M),
-		       ok ? "all 2M after" : "NOT recovered");
+		       ok ? "all 2M right after the disable" : "NOT recovered in place");
 	}
 }

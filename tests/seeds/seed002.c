@@ -6,8 +6,8 @@
  * underflowed or hit 0 early.
  *
  * Keel has no shadow MMU yet. What TDP faults do update under the shared
- * lock is per-table and per-MMU metadata: each table's count of present
- * entries and the maps_4k/2m/1g gauges (plus root refcounts). Each has one
+ * lock is per-MMU metadata: the maps_4k/2m/1g gauges (sharded per CPU, the
+ * total checked when read) and root refcounts. Each has one
  * owner (docs/mmu-locking.md): it is atomic, and follows one rule: a gain is
  * counted before the entry that carries it becomes visible, a loss after the
  * entry is gone, so a remover always finds the gain already counted.
@@ -82,7 +82,7 @@ void seed002_unsync_marking(void **state)
 	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, park_a_after_install, NULL);
 	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);
 	env_gate_wait(&ctx.parked);
-	assert_int_equal(atomic_read(&table->meta.present), 2); /* A's gain is in */
+	assert_int_equal(MMU_GAUGE(t->mmu, maps[0]), 2); /* A's gain is in */
 	atomic_set(&t->mmu->max_level, 3);
 	/* B replaces T by a 2 MiB leaf while A's change is half done. */
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x9000), MMU_ACC_READ), MMU_FAULT_FIXED);
@@ -95,7 +95,8 @@ void seed002_unsync_marking(void **state)
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 0);
 	assert_int_equal(st.maps_2m, 1);
-	assert_int_equal(atomic_read(&table->meta.present), 0); /* retired, not yet freed */
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) /* retired, not yet freed */
+		assert_true(spte_frozen(t->mmu->fmt, table->spt[i]));
 	assert_int_equal(mmu_debug_tables_pending_free(t->mmu), 1);
 	tmmu_assert_verify(t->mmu);
 	mmu_vcpu_destroy(va);
@@ -165,7 +166,8 @@ void seed002_parked_install_after_table_replaced(void **state)
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 0);
 	assert_int_equal(st.maps_2m, 1);
-	assert_int_equal(atomic_read(&table->meta.present), 0);
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) /* retired: all frozen, A's leaf not in */
+		assert_true(spte_frozen(t->mmu->fmt, table->spt[i]));
 	tmmu_assert_verify(t->mmu);
 	mmu_vcpu_destroy(va);
 	env_gate_destroy(&ctx.parked);

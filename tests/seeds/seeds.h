@@ -20,6 +20,7 @@ extern _Thread_local int seeds_role;
 
 void seed000_split_livelock(void **state);
 void seed000_split_progress_under_fault_stream(void **state);
+void seed000_shared_split_progress(void **state);
 void seed001_zap_vs_map_shared(void **state);
 void seed001_exclusive_only_asserts(void **state);
 void seed001_nomem_under_shared_lock(void **state);

@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		SEED_TEST(seed000_split_livelock),
 		SEED_TEST(seed000_split_progress_under_fault_stream),
+		SEED_TEST(seed000_shared_split_progress),
 		SEED_TEST(seed001_zap_vs_map_shared),
 		SEED_TEST(seed001_exclusive_only_asserts),
 		SEED_TEST(seed001_nomem_under_shared_lock),

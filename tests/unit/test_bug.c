@@ -35,12 +35,14 @@ static struct tdp_page *leaf_table_of(struct mmu *mmu, u64 gfn)
 	return pg;
 }
 
-/* A table's present count says 0 while it holds a leaf (the corruption a
- * seed-002 style counting bug leaves behind). Zapping the leaf underflows
- * the count: the MMU must notice in every build and stop. */
+/* A present leaf found mapping another frame than the slot's (the
+ * corruption a lost or misdirected update leaves behind): the fault that
+ * upgrades its permissions would silently move the mapping to a new frame.
+ * The MMU must notice in every build and stop. */
 static void test_bug_on_marks_mmu_dead(void **state)
 {
 	struct tmmu *t = *state;
+	const struct spte_format *f = t->fmt;
 	struct tdp_page *table;
 	char why[256];
 	hpa_t root;
@@ -51,10 +53,9 @@ static void test_bug_on_marks_mmu_dead(void **state)
 	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100001, 0); /* 4 KiB leaves */
 	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_WRITE), MMU_FAULT_FIXED);
 	table = leaf_table_of(t->mmu, 3);
-	assert_int_equal(atomic_read(&table->meta.present), 1);
-	atomic_set(&table->meta.present, 0); /* the corruption */
+	table->spt[3] = spte_make_leaf(f, HFN(0x100001 + 77), 1, MMU_ACC_READ); /* the corruption */
 
-	mmu_zap_gfn_range(t->mmu, GFN(0), GFN(MIB2_PAGES));
+	assert_int_equal(tmmu_fault(t->v, 0x3000, MMU_ACC_WRITE), MMU_FAULT_FIXED);
 	assert_int_equal(bugs_seen, 1);
 	/* Dead: nothing more is installed, the run loop is told to stop. */
 	assert_int_equal(mmu_page_fault(t->v, GPA(0x5000), MMU_ACC_READ), MMU_FAULT_DEAD);
@@ -64,9 +65,6 @@ static void test_bug_on_marks_mmu_dead(void **state)
 	assert_int_equal(mmu_verify(t->mmu, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "dead"));
 	assert_int_equal(tmmu_level_of(t->mmu, 5, NULL, NULL), 0);
-
-	/* Undo the corruption so teardown can free everything. */
-	atomic_set(&table->meta.present, 0);
 }
 
 /* Teardown of a dead MMU: free everything, check nothing leaked. */

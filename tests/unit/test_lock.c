@@ -133,12 +133,71 @@ static void test_srcu_waits_for_old_readers_only(void **state)
 	env_gate_destroy(&reader_out);
 }
 
+/*
+ * The brlock handshake: a reader that saw no writer but has not counted
+ * itself yet is overtaken by a writer, whose drain finds no reader and
+ * enters. The reader, once it counts itself, must see the writer's flag and
+ * back out (then wait), not enter next to the writer.
+ */
+static struct mmu_rwlock xrw;
+static struct env_gate reader_parked, reader_go;
+static int reader_entered;
+static _Thread_local bool park_me;
+
+static void park_reader(enum env_hook h, void *arg, void *ctx)
+{
+	if (!park_me || arg != &xrw)
+		return;
+	park_me = false;
+	env_gate_open(&reader_parked);
+	env_gate_wait(&reader_go);
+}
+
+static void *overtaken_reader(void *arg)
+{
+	park_me = true;
+	mmu_rwlock_read_lock(&xrw);
+	atomic_set(&reader_entered, 1);
+	mmu_rwlock_read_unlock(&xrw);
+	return NULL;
+}
+
+static void test_reader_rechecks_writer(void **state)
+{
+	pthread_t th;
+	int entered;
+
+	(void)state;
+	mmu_rwlock_init(&xrw, "overtaken", 30);
+	atomic_set(&reader_entered, 0);
+	env_gate_init(&reader_parked);
+	env_gate_init(&reader_go);
+	env_hosted_bind_hook(HOOK_RWLOCK_READ_CHECKED, park_reader, NULL);
+	assert_int_equal(pthread_create(&th, NULL, overtaken_reader, NULL), 0);
+	env_gate_wait(&reader_parked);
+	ktest_step("reader checked for writers, not counted yet; a writer enters");
+	mmu_rwlock_write_lock(&xrw);
+	env_gate_open(&reader_go);
+	KTEST_SPIN_UNTIL(atomic_read(&xrw.readers_waiting) || atomic_read(&reader_entered),
+			 "the reader backing out (or entering)");
+	entered = atomic_read(&reader_entered);
+	mmu_rwlock_write_unlock(&xrw);
+	pthread_join(th, NULL);
+	env_hosted_unbind_hook(HOOK_RWLOCK_READ_CHECKED, park_reader);
+	env_gate_destroy(&reader_parked);
+	env_gate_destroy(&reader_go);
+	if (entered)
+		fail_msg("a reader entered while a writer held the MMU lock");
+	assert_int_equal(atomic_read(&reader_entered), 1); /* got in after the writer */
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_not_starved),
 		cmocka_unit_test(test_tracking_and_order),
 		cmocka_unit_test(test_srcu_waits_for_old_readers_only),
+		cmocka_unit_test(test_reader_rechecks_writer),
 	};
 
 	env_hosted_reset();

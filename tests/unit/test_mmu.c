@@ -279,11 +279,17 @@ static void test_dirty_log_cycle(void **state)
 	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES + 9, NULL, &perms), 1);
 	assert_false(perms & MMU_ACC_WRITE);
 
+	/* Disabling recovers the huge mapping in place: 4 KiB -> 2 MiB -> 1 GiB,
+	 * writable again, with no refault. */
 	assert_int_equal(mmu_slot_set_flags(t->mmu, 0, 0), 0);
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 0);
-	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_WRITE), MMU_FAULT_FIXED);
-	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, NULL), 3);
+	assert_int_equal(st.maps_2m, 0);
+	assert_int_equal(st.maps_1g, 1);
+	tmmu_assert_verify(t->mmu);
+	assert_int_equal(tmmu_level_of(t->mmu, GIB_PAGES, NULL, &perms), 3);
+	assert_true(perms & MMU_ACC_WRITE);
+	assert_int_equal(tmmu_fault(t->v, SZ_1G, MMU_ACC_WRITE), MMU_FAULT_SPURIOUS);
 }
 
 /* A huge mapping met by a write fault while the slot is dirty-logged is
@@ -581,17 +587,20 @@ static void test_verify_detects_corruption(void **state)
 	*sptep = spte_make_leaf(f, HFN(BACKING + 71), 1, MMU_ACC_READ | MMU_ACC_WRITE);
 	expect_verify_failure(t->mmu, "not marked dirty");
 	*sptep = good;
-	sptep[5] = spte_make_leaf(f, HFN(BACKING + 75), 1, MMU_ACC_READ);
-	expect_verify_failure(t->mmu, "count says");
+	sptep[5] = spte_make_leaf(f, HFN(BACKING + 76), 1, MMU_ACC_READ); /* gfn 75, uncounted */
+	expect_verify_failure(t->mmu, "gauge says");
 	sptep[5] = f->frozen;
 	expect_verify_failure(t->mmu, "FROZEN");
 	sptep[5] = 0;
-	atomic_add(&t->mmu->c.tables_in_use, 1);
+	atomic_add(&t->mmu->shard[0].tables_in_use, 1);
 	expect_verify_failure(t->mmu, "tables:");
-	atomic_sub(&t->mmu->c.tables_in_use, 1);
-	atomic_add(&t->mmu->c.maps[0], 1);
+	atomic_sub(&t->mmu->shard[0].tables_in_use, 1);
+	atomic_add(&t->mmu->shard[0].maps[0], 1);
 	expect_verify_failure(t->mmu, "leaves");
-	atomic_sub(&t->mmu->c.maps[0], 1);
+	atomic_sub(&t->mmu->shard[0].maps[0], 1);
+	t->mmu->reclaim.reserved++; /* a deferred-free slot nobody holds */
+	expect_verify_failure(t->mmu, "reclaim:");
+	t->mmu->reclaim.reserved--;
 	tmmu_assert_verify(t->mmu);
 }
 

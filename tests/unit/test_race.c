@@ -10,15 +10,17 @@
  *    stores its stale head (a leak the test also checks).
  *
  *  - A plain read-modify-write of a shared counter (seed 002's class): no
- *    hook can sit inside "x++", and a lost update needs two CPUs inside the
- *    same three instructions, so no deterministic plain-flavour test sees
- *    it. ThreadSanitizer does, deterministically, once the two accesses are
- *    not ordered by happens-before: thread A counts its gain in a table
- *    and parks (with *relaxed* flags only, so the parking creates no
- *    synchronisation), then the main thread installs into the same table.
- *    With the count updated atomically there is nothing to report; with a
- *    plain ++ TSan reports the race and fails the case. make test runs this
- *    program in the tsan flavour, and the plain_rmw_present mutant runs it
+ *    hook can sit inside "x += n", and a lost update needs two CPUs inside
+ *    the same three instructions, so no deterministic plain-flavour test
+ *    sees it. ThreadSanitizer does, deterministically, once the two
+ *    accesses are not ordered by happens-before: thread A counts its leaf
+ *    in the maps_4k gauge and parks (with *relaxed* flags only, so the
+ *    parking creates no synchronisation), then the main thread installs a
+ *    leaf too. The gauge is sharded per CPU (mmu/percpu.h), so the two
+ *    threads are put on one slot, as threads beyond ENV_CPU_SLOTS are. With
+ *    the shard updated atomically there is nothing to report; with a plain
+ *    += TSan reports the race and fails the case. make test runs this
+ *    program in the tsan flavour, and the plain_rmw_gauge mutant runs it
  *    there (tests/mutants/). The same technique covers max_level, which
  *    faults read before they take the MMU lock.
  */
@@ -71,8 +73,8 @@ static void test_reclaim_retire_serialised(void **state)
 	rc = &ctx;
 	env_gate_init(&ctx.a_inside);
 	env_gate_init(&ctx.a_release);
-	ctx.pg_a = tdp_page_alloc(t->mmu, 0, 1);
-	ctx.pg_b = tdp_page_alloc(t->mmu, 512, 1);
+	ctx.pg_a = tdp_page_alloc(t->mmu);
+	ctx.pg_b = tdp_page_alloc(t->mmu);
 	assert_non_null(ctx.pg_a);
 	assert_non_null(ctx.pg_b);
 	env_hosted_bind_hook(HOOK_RECLAIM_RETIRE, park_a_in_retire, NULL);
@@ -97,7 +99,7 @@ static void test_reclaim_retire_serialised(void **state)
 	env_gate_destroy(&ctx.a_release);
 }
 
-/* ---- a table's present count under concurrent shared-mode installs ---- */
+/* ---- a gauge shard under concurrent shared-mode installs ---- */
 
 static int a_parked, a_release; /* relaxed only: no happens-before edges */
 
@@ -116,7 +118,7 @@ static void *install_thread(void *arg)
 	return (void *)(uintptr_t)mmu_page_fault(arg, GPA(1 << 12), MMU_ACC_WRITE);
 }
 
-static void test_present_count_concurrent_installs(void **state)
+static void test_gauge_shard_concurrent_installs(void **state)
 {
 	struct tmmu *t = *state;
 	struct mmu_vcpu *va = mmu_vcpu_create(t->mmu, 1);
@@ -128,6 +130,7 @@ static void test_present_count_concurrent_installs(void **state)
 
 	__atomic_store_n(&a_parked, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&a_release, 0, __ATOMIC_RELAXED);
+	env_hosted_share_cpu_slot(true); /* both threads count in shard 0 */
 	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100001, 0); /* 4 KiB leaves only */
 	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
 	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
@@ -141,10 +144,11 @@ static void test_present_count_concurrent_installs(void **state)
 	__atomic_store_n(&a_release, 1, __ATOMIC_RELAXED);
 	pthread_join(a, &ra);
 	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, NULL, NULL);
+	env_hosted_share_cpu_slot(false);
 	assert_int_equal((uintptr_t)ra, MMU_FAULT_FIXED);
 	mmu_get_stats(t->mmu, &st);
 	assert_int_equal(st.maps_4k, 3);
-	tmmu_assert_verify(t->mmu); /* T's present count is 3 */
+	tmmu_assert_verify(t->mmu); /* the gauge matches the 3 leaves */
 	mmu_vcpu_destroy(va);
 }
 
@@ -198,7 +202,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reclaim_retire_serialised, tmmu_setup,
 						tmmu_teardown),
-		cmocka_unit_test_setup_teardown(test_present_count_concurrent_installs, tmmu_setup,
+		cmocka_unit_test_setup_teardown(test_gauge_shard_concurrent_installs, tmmu_setup,
 						tmmu_teardown),
 		cmocka_unit_test_setup_teardown(test_max_level_change_mid_fault, tmmu_setup,
 						tmmu_teardown),
