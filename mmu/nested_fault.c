@@ -14,8 +14,12 @@
  *         root generation unchanged?              (else RETRY: L1 flushed, seed 003)
  *         walk the shadow root, link tables, install the leaf (tdp_set_spte)
  *
- * Nothing here runs in the TDP MMU's fault path, and nothing here evicts:
- * a failed table allocation returns NOMEM holding nothing (seed 001).
+ * Shadow tables come from a memory cache (mmu_cache.c) filled while only the
+ * slot read side is held: the first try runs with an empty cache, and only
+ * when it finds a table missing are the locks given up, the cache topped up
+ * (one page per level below the root) and the composition redone. Nothing
+ * here runs in the TDP MMU's fault path, and nothing here evicts: a failed
+ * table allocation returns NOMEM holding nothing (seed 001).
  */
 #include "mmu/nested_internal.h"
 #include "mmu/tdp_iter.h"
@@ -28,6 +32,8 @@ struct nfault {
 	int goal;      /* shadow leaf level */
 	u32 perms;     /* shadow leaf permissions */
 	bool logged;
+	struct mmu_page_cache *cache; /* shadow table pages (filled unlocked) */
+	bool need_pages; /* out: a table was missing and the cache empty */
 	int level;     /* out */
 };
 
@@ -76,10 +82,12 @@ static enum nmmu_fault_result shadow_map(struct nmmu_excl *nx, struct nfault *f)
 		/* A larger leaf from an earlier composition: it goes. */
 		if (spte_present(fmt, it.old) && tdp_set_spte(&h, &it, 0))
 			return NMMU_FAULT_RETRY;
-		child = tdp_page_alloc(sm, it.gfn, it.level - 1);
-		if (!child)
+		child = mmu_page_cache_take(sm, f->cache);
+		if (!child) {
+			f->need_pages = true;
 			return NMMU_FAULT_NOMEM;
-		if (tdp_link_table(&h, &it, child))
+		}
+		if (tdp_link_new_table(&h, &it, child))
 			return NMMU_FAULT_RETRY;
 	}
 	return NMMU_FAULT_RETRY;
@@ -124,6 +132,27 @@ out:
 	return r;
 }
 
+/* Compose and install; when tables are missing, fill the cache holding only
+ * the slot read side and do it once more (the root generation, checked again
+ * under the nested lock, catches a drop in between). */
+static enum nmmu_fault_result fault_with_cache(struct nmmu *n, struct nfault *f,
+					       struct nmmu_fault_out *out)
+{
+	struct mmu_page_cache cache = { 0 };
+	enum nmmu_fault_result r;
+
+	f->cache = &cache;
+	r = compose_and_install(n, f, out);
+	if (r == NMMU_FAULT_NOMEM && f->need_pages &&
+	    mmu_page_cache_topup(n->sm, &cache, TDP_ROOT_LEVEL - 1)) {
+		f->need_pages = false;
+		r = compose_and_install(n, f, out);
+	}
+	mmu_page_cache_release(n->sm, &cache);
+	f->cache = NULL;
+	return r;
+}
+
 static void count_result(struct nmmu *n, enum nmmu_fault_result r)
 {
 	static const unsigned off[] = {
@@ -162,7 +191,7 @@ enum nmmu_fault_result nmmu_page_fault(struct nmmu_vcpu *nv, ngpa_t l2_gpa, u32 
 	switch (nested_walk(n, &nv->mode, f.root->key.ncr3, &f.w)) {
 	case NWALK_OK:
 		nmmu_hook(n, NMMU_HOOK_WALKED, &f);
-		r = compose_and_install(n, &f, out);
+		r = fault_with_cache(n, &f, out);
 		break;
 	case NWALK_FAULT:
 		out->exitinfo1 = f.w.error_code | (kind ? kind : NPF_FINAL_GPA);

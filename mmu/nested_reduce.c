@@ -48,17 +48,15 @@ void nmmu_l1_zap(struct mmu_excl *x, u64 start, u64 end)
 }
 
 /* A huge leaf becomes a complete table of read-only leaves (one cmpxchg);
- * without memory it is zapped instead and faults map it again. */
+ * without memory it is zapped instead and faults map it again. The page is
+ * allocated here, under the locks: tdp_page_alloc reserves its deferred-free
+ * slot, so retiring it later never allocates (reclaim.c). */
 static int split_or_zap(struct nmmu_excl *nx, struct mmu_held *h, struct tdp_iter *it)
 {
-	struct tdp_page *child;
-	int r;
+	int r = tdp_split_huge(h, it, MMU_ACC_ALL & ~MMU_ACC_WRITE, NULL);
 
-	child = tdp_make_split_table(nx->n->sm, it->old, it->gfn, it->level,
-				     MMU_ACC_ALL & ~MMU_ACC_WRITE);
-	if (!child)
+	if (r == -ENOMEM)
 		return tdp_set_spte(h, it, 0);
-	r = tdp_link_table(h, it, child);
 	if (!r) {
 		nmmu_count(&nx->n->c.splits);
 		it->skip_children = it->level == 2; /* 4 KiB children: born read-only */

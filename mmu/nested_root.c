@@ -85,7 +85,7 @@ void nmmu_root_drop(struct nmmu_excl *nx, struct mmu_excl *l1x, struct nmmu_root
 	}
 	for (int level = 1; level <= TDP_ROOT_LEVEL; level++)
 		zap_pass(nx, l1x, r, level);
-	if (!atomic_read(&r->base.pt->meta.present))
+	if (tdp_table_empty(nx->n->sm->fmt, r->base.pt))
 		r->footprint = 0;
 	nmmu_count(&nx->n->c.root_zaps);
 }
@@ -140,7 +140,7 @@ static int root_claim(struct nmmu_excl *nx, const struct nmmu_key *key, struct n
 		nmmu_root_drop(nx, NULL, r);
 	}
 	if (!r->base.pt)
-		r->base.pt = tdp_page_alloc(nx->n->sm, 0, TDP_ROOT_LEVEL);
+		r->base.pt = tdp_page_alloc(nx->n->sm);
 	r->users--;
 	if (!r->base.pt)
 		return -ENOMEM;
@@ -278,13 +278,13 @@ void nmmu_invlpga(struct nmmu *n, u32 asid, gva_t va)
 u64 nmmu_evict(struct nmmu *n)
 {
 	struct nmmu_excl nx = nmmu_lock(n);
-	u64 before = atomic_read(&n->sm->c.tables_in_use), after;
+	u64 before = MMU_GAUGE(n->sm, tables_in_use), after;
 
 	for (unsigned i = 0; i < n->nroots; i++)
 		if (n->roots[i].used)
 			nmmu_root_drop(&nx, NULL, &n->roots[i]);
 	reclaim_run(&nx.x);
-	after = atomic_read(&n->sm->c.tables_in_use);
+	after = MMU_GAUGE(n->sm, tables_in_use);
 	nmmu_count(&n->c.evictions);
 	nmmu_unlock(&nx);
 	return before - after;

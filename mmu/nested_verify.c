@@ -69,20 +69,11 @@ static void nverify_leaf(struct nverify *v, const struct tdp_iter *it)
 				    l2, slot->d.id);
 }
 
+/* A table has no metadata to check (one page: its level and first gfn are
+ * where the walk found it); it is counted against tables_in_use. */
 static void nverify_table(struct nverify *v, const struct tdp_page *pg, int level, u64 base)
 {
-	u32 present = 0;
-
 	v->tables++;
-	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
-		present += spte_present(v->n->sm->fmt, spte_read(&pg->spt[i]));
-	if (present != atomic_read(&pg->meta.present))
-		nverify_fail(v, "shadow table at l2 gfn 0x%llx level %d: %u present, count %u",
-			     (unsigned long long)base, level, present, pg->meta.present);
-	if (pg->meta.level != level || pg->meta.base_gfn != base)
-		nverify_fail(v, "shadow table at l2 gfn 0x%llx: metadata level %d base 0x%llx",
-			     (unsigned long long)base, pg->meta.level,
-			     (unsigned long long)pg->meta.base_gfn);
 }
 
 static void nverify_root(struct nverify *v, const struct nmmu_root *r, bool check)
@@ -91,7 +82,7 @@ static void nverify_root(struct nverify *v, const struct nmmu_root *r, bool chec
 	struct tdp_iter it;
 
 	nverify_table(v, r->base.pt, TDP_ROOT_LEVEL, 0);
-	if (check && !r->used && atomic_read(&r->base.pt->meta.present))
+	if (check && !r->used && !tdp_table_empty(f, r->base.pt))
 		nverify_fail(v, "an unused shadow root maps something");
 	for_each_tdp_pte(&it, f, r->base.pt->spt, GFN(0), GFN(TDP_MAX_GFN), 1) {
 		if (spte_frozen(f, it.old))
@@ -113,7 +104,6 @@ int nmmu_verify(struct nmmu *n, char *why, size_t len)
 	struct nverify v = { .n = n, .why = why, .len = len };
 	struct mmu_excl x;
 	struct nmmu_excl nx;
-	struct mmu_counters *c = &n->sm->c;
 	u64 pending, in_use;
 
 	if (why && len)
@@ -132,16 +122,16 @@ int nmmu_verify(struct nmmu *n, char *why, size_t len)
 		nverify_root(&v, r, r->used || !r->users);
 	}
 	pending = reclaim_pending(&nx.x);
-	in_use = atomic_read(&c->tables_in_use);
+	in_use = MMU_GAUGE(n->sm, tables_in_use);
 	if (v.tables + pending != in_use)
 		nverify_fail(&v, "shadow tables: %llu reachable + %llu awaiting free != %llu",
 			     (unsigned long long)v.tables, (unsigned long long)pending,
 			     (unsigned long long)in_use);
 	for (int l = 0; l < 3; l++)
-		if (v.leaves[l] != atomic_read(&c->maps[l]))
+		if (v.leaves[l] != MMU_GAUGE(n->sm, maps[l]))
 			nverify_fail(&v, "level-%d shadow leaves: %llu found, gauge %llu", l + 1,
 				     (unsigned long long)v.leaves[l],
-				     (unsigned long long)atomic_read(&c->maps[l]));
+				     (unsigned long long)MMU_GAUGE(n->sm, maps[l]));
 	nmmu_unlock(&nx);
 	mmu_unlock_excl(&x);
 	mmu_spin_unlock(&n->l1->slots_lock);
