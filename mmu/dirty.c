@@ -196,6 +196,9 @@ void dirty_log_stop(struct mmu_excl *x, const struct memslot *slot)
 	mmu_assert_excl(x);
 	roots_for_each_valid(x, recover_root, slot->d.base_gfn.v,
 			     slot->d.base_gfn.v + slot->d.npages);
+	/* Shadow roots built on the slot are dropped, so L2 faults compose
+	 * huge shadow leaves again (docs/nested-mmu.md). */
+	nmmu_l1_zap(x, slot->d.base_gfn.v, slot->d.base_gfn.v + slot->d.npages);
 }
 
 static void wrprot_range(struct mmu_excl *x, struct mmu_root *root, u64 start, u64 end)
