@@ -175,6 +175,10 @@ _Static_assert(sizeof(struct vmcb) <= SZ_4K, "VMCB fits its page");
 struct vcpu_regs;
 void svm_vmrun(u64 vmcb_pa, struct vcpu_regs *regs, u64 host_save_pa);
 
+/* svm_state.c: struct vcpu_regs to and from the save area (all of it). */
+void svm_regs_to_vmcb(struct vmcb *vmcb, const struct vcpu_regs *r);
+void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb);
+
 /* svm_exit.c */
 struct vcpu;
 void svm_decode_exit(struct vcpu *v, const struct vmcb *vmcb, bool nrips);
