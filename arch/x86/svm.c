@@ -163,6 +163,29 @@ static int svm_vcpu_init(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * The event whose delivery the exit interrupted (EXITINTINFO), e.g. an NPF
+ * on the guest's IDT or stack, is delivered again at the next entry, with
+ * one exception: a software interrupt (INT n) or a software exception
+ * (INT3, INTO). For those the saved RIP is the instruction itself, and
+ * injecting them again would push that RIP as the return address, so the
+ * handler's IRET would execute the INT3 a second time (QEMU pushes the
+ * injected event's RIP, hardware without NRIP save the same). Instead
+ * nothing is injected and the instruction runs again: the event is
+ * delivered once, with the address after the instruction on the stack.
+ */
+static u64 svm_reinjection(u64 info)
+{
+	u64 type = info & SVM_EVENTINJ_TYPE_MASK, vec = info & SVM_EVENTINJ_VECTOR;
+
+	if (!(info & SVM_EVENTINJ_VALID))
+		return 0;
+	if (type == SVM_EVENTINJ_TYPE_SOFT ||
+	    (type == SVM_EVENTINJ_TYPE_EXCEPTION && (vec == 3 || vec == 4)))
+		return 0;
+	return info;
+}
+
 static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 {
 	struct svm_vcpu *sv = v->hw;
@@ -175,10 +198,7 @@ static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
 	svm_vmcb_to_regs(&v->regs, vmcb);
 	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
-	/* An event the exit interrupted (e.g. an NPF while delivering an
-	 * exception through the guest IDT) is delivered again on next entry. */
-	vmcb->ctl.event_inj = (vmcb->ctl.exit_int_info & SVM_EVENTINJ_VALID) ?
-				      vmcb->ctl.exit_int_info : 0;
+	vmcb->ctl.event_inj = svm_reinjection(vmcb->ctl.exit_int_info);
 	if (v->exit.kind == EXIT_ENTRY_FAILED) {
 		host_log("svm: VMRUN refused the guest state (VMEXIT_INVALID)\n");
 		return -EIO;

@@ -393,7 +393,18 @@ void vmx_save_idt_vectoring(struct vmx_vcpu *hw)
 {
 	u32 info = (u32)vmx_vmread(VMCS_IDT_VEC_INFO);
 
+	u32 type = (info & INTR_INFO_TYPE) >> 8;
+
 	if (!(info & INTR_INFO_VALID))
+		return;
+	/* INT n, INT3, INTO, ICEBP: RIP is still the instruction, which runs
+	 * again and raises the event once more, now with the faulting access
+	 * resolved. Re-injecting it instead would need the instruction length
+	 * to be right on every CPU and emulator; re-execution delivers the
+	 * event exactly once with the return address after the instruction,
+	 * as on SVM (svm_reinjection). */
+	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
 		return;
 	hw->pending.info = info & (INTR_INFO_VALID | INTR_INFO_TYPE | INTR_INFO_HAS_ERROR |
 				   INTR_INFO_VECTOR);
