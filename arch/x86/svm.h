@@ -69,7 +69,12 @@
 #define SVM_NPF_WALK BIT(33)
 
 #define SVM_EVENTINJ_VALID BIT(31)
+#define SVM_EVENTINJ_VECTOR GENMASK(7, 0)
+#define SVM_EVENTINJ_TYPE_MASK (7u << 8)
+#define SVM_EVENTINJ_TYPE_INTR (0u << 8)
+#define SVM_EVENTINJ_TYPE_NMI (2u << 8)
 #define SVM_EVENTINJ_TYPE_EXCEPTION (3u << 8)
+#define SVM_EVENTINJ_TYPE_SOFT (4u << 8)
 #define SVM_EVENTINJ_EV BIT(11)
 
 #define SVM_V_INTR_MASKING BIT(24)
@@ -174,6 +179,10 @@ _Static_assert(sizeof(struct vmcb) <= SZ_4K, "VMCB fits its page");
  * per-CPU area for the host's VMSAVE state. */
 struct vcpu_regs;
 void svm_vmrun(u64 vmcb_pa, struct vcpu_regs *regs, u64 host_save_pa);
+
+/* svm_state.c: struct vcpu_regs to and from the save area (all of it). */
+void svm_regs_to_vmcb(struct vmcb *vmcb, const struct vcpu_regs *r);
+void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb);
 
 /* svm_exit.c */
 struct vcpu;

@@ -310,6 +310,11 @@ enum vmx_exit_reason {
 #define INTR_TYPE_PRIV_SW_EXCEPTION 5
 #define INTR_TYPE_SW_EXCEPTION 6
 
+/* Guest interruptibility state (SDM table 25-3). */
+#define VMX_INTR_STI BIT(0)
+#define VMX_INTR_MOVSS BIT(1)
+#define VMX_INTR_NMI BIT(3)
+
 /* Segment access rights in the VMCS format (SDM table 25-2). */
 #define VMX_AR_TYPE_CODE_RX_ACCESSED 0xb
 #define VMX_AR_TYPE_DATA_RW_ACCESSED 0x3
