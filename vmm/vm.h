@@ -13,6 +13,7 @@
 #include "vmm/vcpu.h"
 
 struct mmu;
+struct plat;
 
 #define VM_NAME_MAX 32
 #define VM_MAX_RAM_REGIONS MMU_MAX_SLOTS
@@ -61,6 +62,7 @@ struct vm {
 	u64 guest_failures, guest_tests;
 	char stop_reason[VM_STOP_REASON_MAX];
 	/* Devices. */
+	struct plat *plat; /* the virtual platform (vmm/dev/platform.h), or NULL */
 	char serial_line[VM_SERIAL_LINE_MAX];
 	size_t serial_len;
 	u32 test_port_value;
