@@ -5,8 +5,9 @@
  *   guest      = builtin | <path on the ESP, e.g. \keel\myguest.bin>
  *   guest-mem  = <size>[K|M|G]     (default 2112M: 2 GiB + 64 MiB)
  *   log        = error | info | debug
- *   guest-fail = none | <self-test name> | crash
- *                (make that self-test fail; "crash": the guest triple-faults)
+ *   guest-fail = none | <self-test name> | crash | spin
+ *                (make that self-test fail; "crash": the guest triple-faults;
+ *                "spin": it spins with interrupts off, never exiting)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
  *   loader     = auto | flat | linux | multiboot   (default auto: from the
@@ -15,6 +16,7 @@
  *   cmdline    = <text to the end of the line>   (Linux or Multiboot)
  *   module     = <path on the ESP> [args...]   (Multiboot; repeatable, in
  *                order; the module's string is the whole value)
+ *   timeout    = <seconds>   (stop the VM after that long; 0 = never, default)
  * Any other line is an error reported with its line number; Keel then stops
  * without starting a guest. Portable C: no UEFI types here.
  */
@@ -29,6 +31,7 @@
 #define CFG_ERROR_MAX 160
 #define CFG_CMDLINE_MAX 240
 #define CFG_MODULES_MAX LOADER_MAX_MODULES
+#define CFG_TIMEOUT_MAX 86400u
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
 #define CFG_GUEST_MEM_MIN (4 * SZ_2M)
@@ -48,6 +51,7 @@ struct keel_cfg {
 		char string[CFG_CMDLINE_MAX];  /* the whole value */
 	} modules[CFG_MODULES_MAX];
 	unsigned nr_modules;
+	u64 timeout_s;                 /* 0 = none */
 };
 
 void cfg_defaults(struct keel_cfg *cfg);

@@ -10,6 +10,7 @@
 
 struct vm;
 struct mmu_vcpu;
+struct lapic;
 
 /* A segment register as the CPU caches it. 'attr' is the descriptor's
  * attribute bits packed the SVM way (VMCB): bits 0-3 type, 4 S, 5-6 DPL,
@@ -63,6 +64,12 @@ enum exit_kind {
 	EXIT_SHUTDOWN,     /* triple fault */
 	EXIT_EXTINT,       /* physical interrupt while in guest */
 	EXIT_EXCEPTION,    /* intercepted guest exception */
+	EXIT_PREEMPT,      /* Keel's time slice ended (VMX preemption timer) */
+	EXIT_IRQ_WINDOW,   /* the guest can take an interrupt now */
+	EXIT_NMI_WINDOW,   /* the guest can take an NMI now */
+	EXIT_IRET,         /* SVM: IRET intercepted (ends NMI blocking) */
+	EXIT_XSETBV,
+	EXIT_VIRT_INSN,    /* a virtualization instruction the guest is not offered: #UD */
 	EXIT_ENTRY_FAILED, /* VMRUN / VMLAUNCH refused the state */
 	EXIT_OTHER,        /* anything else: logged with full state, VM stops */
 };
@@ -73,6 +80,7 @@ struct vm_exit {
 	u64 qual[2];      /* vendor exit information, for the log */
 	u64 next_rip;     /* 0 when the hardware did not tell */
 	u32 insn_len;     /* 0 when the hardware did not tell */
+	bool vectoring;   /* the exit interrupted the delivery of an event */
 	union {
 		struct { u16 port; u8 size; bool in, string, rep; } io;
 		struct { gpa_t gpa; u32 access; bool present, on_walk; } tdp;
@@ -82,6 +90,7 @@ struct vm_exit {
 
 struct vcpu_stats {
 	u64 exits, tdp_faults, cpuid, msr, io, hlt, hypercalls;
+	u64 preempts, irqs, nmis, windows, exceptions, mmio, idles;
 };
 
 /*
@@ -96,5 +105,13 @@ struct vcpu {
 	struct vm_exit exit;
 	struct mmu_vcpu *mmu;
 	struct vcpu_stats stats;
+	/* Events (vmm/event.c). */
+	struct lapic *lapic;  /* this vCPU's local APIC (vmm/dev/) */
+	bool halted;          /* in HLT: not entered until an event wakes it */
+	bool nmi_pending;     /* taken from the LAPIC, not yet injected */
+	u64 iret_rip;         /* SVM: RIP of the IRET that ends NMI blocking, or 0 */
+	u64 cr8_seen;         /* CR8 as the LAPIC last saw it */
+	bool fpu_ready;       /* guest FPU state put in its reset state */
+	u64 xcr0_loaded;      /* XCR0 in the CPU */
 	void *hw; /* vendor state: VMCB page(s) or VMCS region */
 };

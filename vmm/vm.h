@@ -14,6 +14,7 @@
 #include "vmm/vcpu.h"
 
 struct mmu;
+struct plat;
 
 #define VM_NAME_MAX 32
 #define VM_MAX_RAM_REGIONS MMU_MAX_SLOTS
@@ -45,6 +46,7 @@ struct vm_setup {
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
+	u64 timeout_s;          /* stop the VM after this long (keel.cfg timeout), 0 = never */
 };
 
 enum vm_state {
@@ -69,11 +71,13 @@ struct vm {
 	u64 guest_failures, guest_tests;
 	char stop_reason[VM_STOP_REASON_MAX];
 	/* Devices. */
+	struct plat *plat; /* the virtual platform (vmm/dev/platform.h), or NULL */
 	char serial_line[VM_SERIAL_LINE_MAX];
 	size_t serial_len;
 	u32 test_port_value;
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
+	u64 timeout_s, timeout_at; /* keel.cfg timeout; host_time_ns() deadline, 0 = none */
 	unsigned evict_streak; /* evictions since the last fault that mapped */
 };
 

@@ -7,6 +7,7 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/pcpu.h"
 #include "arch/x86/svm.h"
 #include "arch/x86/vendor.h"
@@ -198,6 +199,11 @@ static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
 	svm_vmcb_to_regs(&v->regs, vmcb);
 	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
+	if (v->exit.kind == EXIT_IRET) {
+		/* The IRET has not run yet: NMI blocking ends once it has. */
+		vmcb->ctl.intercept3 &= ~SVM_INTERCEPT_IRET;
+		v->iret_rip = v->regs.rip;
+	}
 	vmcb->ctl.event_inj = svm_reinjection(vmcb->ctl.exit_int_info);
 	if (v->exit.kind == EXIT_ENTRY_FAILED) {
 		host_log("svm: VMRUN refused the guest state (VMEXIT_INVALID)\n");
@@ -214,6 +220,54 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 	if (has_error)
 		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
 	sv->vmcb->ctl.event_inj = ev;
+}
+
+static bool svm_event_queued(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->hw)->vmcb->ctl.event_inj & SVM_EVENTINJ_VALID;
+}
+
+static void svm_inject_irq(struct vcpu *v, u8 vector)
+{
+	((struct svm_vcpu *)v->hw)->vmcb->ctl.event_inj =
+		vector | SVM_EVENTINJ_TYPE_INTR | SVM_EVENTINJ_VALID;
+}
+
+/* SVM keeps no NMI blocking of its own for an injected NMI: Keel does
+ * (v->regs.nmi_blocked), and intercepts IRET to learn when it ends. */
+static void svm_inject_nmi(struct vcpu *v)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->hw)->vmcb;
+
+	vmcb->ctl.event_inj = 2 | SVM_EVENTINJ_TYPE_NMI | SVM_EVENTINJ_VALID;
+	vmcb->ctl.intercept3 |= SVM_INTERCEPT_IRET;
+	v->regs.nmi_blocked = true;
+}
+
+/* The interrupt window: a virtual interrupt (V_IRQ) of the highest priority
+ * that ignores V_TPR, with its delivery intercepted (VINTR), exits as soon
+ * as the guest has RFLAGS.IF = 1 and no interrupt shadow. It is never
+ * delivered itself: the exit comes first, and Keel injects the real vector.
+ * An NMI window is the IRET intercept (svm_inject_nmi). */
+static void svm_set_windows(struct vcpu *v, bool irq, bool nmi)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)v->hw)->vmcb->ctl;
+
+	(void)nmi;
+	c->vintr &= ~(SVM_V_IRQ | SVM_V_IGN_TPR | (0xfull << SVM_V_INTR_PRIO_SHIFT));
+	c->intercept3 &= ~SVM_INTERCEPT_VINTR;
+	if (irq) {
+		c->vintr |= SVM_V_IRQ | SVM_V_IGN_TPR | (0xfull << SVM_V_INTR_PRIO_SHIFT);
+		c->intercept3 |= SVM_INTERCEPT_VINTR;
+	}
+}
+
+/* The host LAPIC timer interrupts the guest: INTR is intercepted and the
+ * host's IF is 1 around VMRUN (svm_run.asm). */
+static void svm_set_preemption(struct vcpu *v, u64 ns)
+{
+	(void)v;
+	host_timer_arm_ns(ns);
 }
 
 static unsigned long long ull(u64 v)
@@ -251,5 +305,10 @@ const struct vendor_ops svm_ops = {
 	.vcpu_free = svm_vcpu_free,
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,
+	.event_queued = svm_event_queued,
+	.inject_irq = svm_inject_irq,
+	.inject_nmi = svm_inject_nmi,
+	.set_windows = svm_set_windows,
+	.set_preemption = svm_set_preemption,
 	.dump = svm_dump,
 };

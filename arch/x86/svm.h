@@ -19,6 +19,8 @@
 
 /* Intercept word 3 (VMCB 0x00c) and word 4 (0x010). */
 #define SVM_INTERCEPT_INTR BIT(0)
+#define SVM_INTERCEPT_VINTR BIT(4)
+#define SVM_INTERCEPT_IRET BIT(20)
 #define SVM_INTERCEPT_NMI BIT(1)
 #define SVM_INTERCEPT_SMI BIT(2)
 #define SVM_INTERCEPT_INIT BIT(3)
@@ -43,6 +45,16 @@
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
+#define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_IRET 0x74
+#define SVM_EXIT_INVLPGA 0x7a
+#define SVM_EXIT_VMRUN 0x80
+#define SVM_EXIT_VMLOAD 0x82
+#define SVM_EXIT_VMSAVE 0x83
+#define SVM_EXIT_STGI 0x84
+#define SVM_EXIT_CLGI 0x85
+#define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_IOIO 0x7b
@@ -77,6 +89,10 @@
 #define SVM_EVENTINJ_TYPE_SOFT (4u << 8)
 #define SVM_EVENTINJ_EV BIT(11)
 
+#define SVM_V_TPR GENMASK(3, 0)
+#define SVM_V_IRQ BIT(8)
+#define SVM_V_INTR_PRIO_SHIFT 16
+#define SVM_V_IGN_TPR BIT(20)
 #define SVM_V_INTR_MASKING BIT(24)
 #define SVM_NP_ENABLE BIT(0)
 #define SVM_TLB_FLUSH_ALL 1

@@ -75,6 +75,8 @@ void svm_regs_to_vmcb(struct vmcb *vmcb, const struct vcpu_regs *r)
 	s->sysenter_esp = r->sysenter_esp;
 	s->sysenter_eip = r->sysenter_eip;
 	vmcb->ctl.interrupt_shadow = (r->sti_shadow || r->movss_shadow) ? SVM_INT_SHADOW : 0;
+	/* With V_INTR_MASKING, MOV CR8 reads and writes V_TPR. */
+	vmcb->ctl.vintr = (vmcb->ctl.vintr & ~SVM_V_TPR) | (r->cr8 & SVM_V_TPR);
 }
 
 void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb)
@@ -116,4 +118,5 @@ void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb)
 	/* The VMCB does not tell STI from MOV SS; both block the same. */
 	r->sti_shadow = vmcb->ctl.interrupt_shadow & SVM_INT_SHADOW;
 	r->movss_shadow = false;
+	r->cr8 = vmcb->ctl.vintr & SVM_V_TPR;
 }

@@ -37,6 +37,7 @@ static void setup_controls(struct vmcs_batch *b, struct vmx_vcpu *hw)
 		proc2 &= ~PROC2_ENABLE_VPID; /* VPID 0 is the host's: VPID off */
 	put(b, VMCS_PIN_CTLS, c->pin);
 	put(b, VMCS_PROC_CTLS, c->proc);
+	hw->proc_ctls = hw->want_proc_ctls = c->proc;
 	put(b, VMCS_PROC_CTLS2, proc2);
 	put(b, VMCS_EXIT_CTLS, c->exit);
 	put(b, VMCS_ENTRY_CTLS, c->entry);
@@ -321,6 +322,33 @@ static void load_event(struct vmcs_batch *b, struct vmx_vcpu *hw)
 	if (ev->info)
 		put(b, VMCS_ENTRY_INSN_LEN, ev->insn_len);
 	memset(ev, 0, sizeof(*ev)); /* delivered, or re-reported in IDT vectoring */
+	if (hw->want_proc_ctls != hw->proc_ctls) {
+		put(b, VMCS_PROC_CTLS, hw->want_proc_ctls);
+		hw->proc_ctls = hw->want_proc_ctls;
+	}
+	if (vmx_caps.preempt_timer)
+		put(b, VMCS_PREEMPT_TIMER, hw->preempt_ticks);
+}
+
+/* The syscall MSRs and KERNEL_GS_BASE are not part of the VMCS. Keel itself
+ * never uses SYSCALL or SWAPGS, so the CPU's registers simply hold the
+ * guest's values: loaded when they changed, KERNEL_GS_BASE read back after
+ * every exit (SWAPGS changes it without an exit). */
+static void load_guest_msrs(struct vmx_vcpu *hw, const struct vcpu_regs *r)
+{
+	static const u32 msrs[] = { 0xc0000081u, 0xc0000082u, 0xc0000083u, 0xc0000084u,
+				    0xc0000102u };
+	const u64 want[] = { r->star, r->lstar, r->cstar, r->sfmask, r->kernel_gs_base };
+	u64 *have[] = { &hw->msr_star, &hw->msr_lstar, &hw->msr_cstar, &hw->msr_sfmask,
+			&hw->msr_kgs };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(msrs); i++) {
+		if (*have[i] != want[i] || !hw->msrs_loaded) {
+			wrmsr(msrs[i], want[i]);
+			*have[i] = want[i];
+		}
+	}
+	hw->msrs_loaded = true;
 }
 
 /* Blocking by STI is only allowed with RFLAGS.IF = 1 (SDM 26.3.1.5). */
@@ -351,6 +379,9 @@ int vmx_load_guest(struct vcpu *v, struct vmx_vcpu *hw)
 		hw->ctx = now;
 	}
 	load_guest_segments(&b, r);
+	load_guest_msrs(hw, r);
+	if (r->dr6 != hw->dr6) /* not in the VMCS: the CPU's DR6 is the guest's */
+		asm volatile("mov %0, %%dr6" : : "r"(hw->dr6 = r->dr6));
 	put(&b, VMCS_GUEST_INTERRUPTIBILITY, guest_interruptibility(r));
 	put(&b, VMCS_GUEST_RIP, r->rip);
 	put(&b, VMCS_GUEST_RSP, r->rsp);
@@ -379,6 +410,9 @@ void vmx_save_guest(struct vcpu *v, struct vmx_vcpu *hw)
 	/* The exit stores EFER.LMA into the "IA-32e mode guest" control. */
 	hw->entry_ctls = (u32)vmx_vmread(VMCS_ENTRY_CTLS);
 	save_guest_segments(r);
+	r->kernel_gs_base = hw->msr_kgs = rdmsr(0xc0000102u);
+	asm volatile("mov %%dr6, %0" : "=r"(hw->dr6));
+	r->dr6 = hw->dr6;
 	intr = (u32)vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
 	r->sti_shadow = intr & VMX_INTR_STI;
 	r->movss_shadow = intr & VMX_INTR_MOVSS;
