@@ -10,7 +10,9 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "vmm/acpi/acpi.h"
+#include "vmm/dev/fw_cfg.h"
 #include "vmm/dev/layout.h"
+#include "vmm/dev/platform.h"
 #include "vmm/guest_setup.h"
 #include "vmm/loader/loader.h"
 #include "vmm/vcpu_state.h"
@@ -65,6 +67,32 @@ static int put_firmware(struct vm *vm, struct loader_ctx *ctx, unsigned nr_vcpus
 	return 0;
 }
 
+/*
+ * fw_cfg content, as QEMU gives it to the test kernels that read it: RAM
+ * size, CPU count (booted and maximum), and the memory map as the file
+ * "etc/e820" (20-byte entries: address, length, type).
+ */
+static int put_fw_cfg(struct vm *vm, const struct loader_ctx *ctx, unsigned nr_vcpus)
+{
+	struct fw_cfg *fc = vm->plat ? plat_fw_cfg(vm->plat) : NULL;
+	struct e820_entry e[LOADER_E820_MAX];
+	unsigned n = loader_e820(ctx, e, ARRAY_SIZE(e));
+	int r;
+
+	if (!fc)
+		return 0;
+	r = fw_cfg_add_u64(fc, FW_CFG_RAM_SIZE, ctx->mem_size);
+	if (!r)
+		r = fw_cfg_add_u16(fc, FW_CFG_NB_CPUS, (u16)nr_vcpus);
+	if (!r)
+		r = fw_cfg_add_u16(fc, FW_CFG_MAX_CPUS, (u16)nr_vcpus);
+	if (!r)
+		r = fw_cfg_add_file(fc, "etc/e820", e, (u32)(n * sizeof(e[0])));
+	if (r)
+		host_log("keel: vm %s: fw_cfg content refused (%d)\n", vm->name, r);
+	return r;
+}
+
 static void entry_regs(const struct loader_entry *e, struct vcpu_regs *regs)
 {
 	if (e->mode == ENTRY_PROT32) {
@@ -114,6 +142,8 @@ int guest_setup(struct vm *vm, const struct vm_setup *s, struct vcpu_regs *regs)
 	r = collect_ram(&ctx, s);
 	if (!r)
 		r = put_firmware(vm, &ctx, 1);
+	if (!r)
+		r = put_fw_cfg(vm, &ctx, 1);
 	if (r)
 		return r;
 	kind = s->loader == LOADER_AUTO ? loader_detect(s->image, s->image_size) : s->loader;
