@@ -10,3 +10,15 @@ test: guest-images
 ifeq ($(GUEST),linux)
 run: guest-images
 endif
+
+# make bench-boot: Linux booted directly by QEMU and under Keel, alternating.
+.PHONY: bench-boot usb-image test-bochs-linux
+bench-boot: guest-images
+	@$(MAKE) --no-print-directory keel
+	@scripts/bench-boot.sh
+
+# make usb-image: $(BUILD)/usb.img, GPT + FAT ESP with keel.efi, keel.cfg and
+# the Linux guest, for dd to a USB stick (docs/booting.md).
+usb-image: guest-images deps-test
+	@$(MAKE) --no-print-directory keel
+	@scripts/usb-image.sh $(BUILD)/usb.img

@@ -125,7 +125,7 @@ timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	-drive format=raw,file="$esp" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-net none -display none -monitor none -serial stdio <"$stdin" |
-	tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
+	stdbuf -o0 tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
 status=${PIPESTATUS[0]}
 set -e
 

@@ -86,6 +86,7 @@ struct vm_result {
 	u64 exits, npf, failures, tests;
 	u64 open_bus;
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
+	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
 	char stop_reason[VM_STOP_REASON_MAX];
 };
 

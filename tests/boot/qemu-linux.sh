@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # QEMU boot test (AMD SVM under TCG): Debian's Linux kernel with the
 # project's busybox initramfs (scripts/guest-images.sh) booted by Keel's
-# bzImage loader, ACPI on. The init (guest/linux/init) checks RAM size, a
+# bzImage loader, ACPI on, from the USB disk image make usb-image writes. The init (guest/linux/init) checks RAM size, a
 # 256 MiB write/read pass, timers against the RTC, timer and serial
 # interrupts, the ACPI tables and a clean dmesg, reports, and powers off
 # through ACPI. Bounded by keel.cfg timeout and run-qemu's timeout.
@@ -12,17 +12,12 @@ linux=$BUILD/linux
 [ -f "$linux/vmlinuz" ] && [ -f "$linux/initrd.gz" ] ||
 	{ echo "not ok 1 - $linux/vmlinuz or initrd.gz missing (make guest-images)"; exit 1; }
 
-mem=${KEEL_LINUX_MEM:-512}
-cfg=$logdir/linux.cfg
-cat >"$cfg" <<CFG
-guest = \\linux\\vmlinuz
-initrd = \\linux\\initrd.gz
-cmdline = console=ttyS0 quiet panic=-1 keel.test=1 keel.mem=$mem
-guest-mem = ${mem}M
-timeout = ${KEEL_LINUX_TIMEOUT:-400}
-CFG
-KEEL_BOOT_TIMEOUT=${KEEL_BOOT_TIMEOUT:-480} boot linux --cfg="$cfg" \
-	--esp-file="$linux/vmlinuz:linux/vmlinuz" --esp-file="$linux/initrd.gz:linux/initrd.gz"
+# The lab image itself (make usb-image's script), booted as a disk: GPT,
+# FAT ESP, keel.efi as the default boot path, keel.cfg, the Linux guest.
+img=$logdir/usb.img
+GUEST_MEM=512 USB_TIMEOUT=${KEEL_LINUX_TIMEOUT:-400} scripts/usb-image.sh "$img" 2>"$logdir/usb.stderr" ||
+	{ echo "not ok 1 - usb-image.sh failed: $(cat "$logdir/usb.stderr")"; exit 1; }
+KEEL_BOOT_TIMEOUT=${KEEL_BOOT_TIMEOUT:-480} boot linux --disk="$img"
 echo "# $(grep -E '^keel: done ' "$boot_log" | tail -n 1)"
 check "the image is detected as a bzImage" log_has '^keel: guest vmlinuz is a linux image'
 check "the kernel is entered in 64-bit mode" \
