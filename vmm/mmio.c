@@ -9,6 +9,7 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/insn_decode.h"
 #include "vmm/vmm.h"
 
@@ -94,6 +95,17 @@ void vmm_handle_open_bus(struct vcpu *v)
 			n > 0 ? buf[0] : 0, n > 1 ? buf[1] : 0, n > 2 ? buf[2] : 0,
 			n > 3 ? buf[3] : 0);
 		return;
+	}
+	v->stats.mmio++;
+	if (v->vm->plat) {
+		u64 val = m.store ? store_value(v, &m) : 0;
+
+		if (plat_mmio(v->vm->plat, v->id, e->tdp.gpa, m.size, m.store, &val)) {
+			if (!m.store)
+				write_reg(v, &m, val & ones(m.size));
+			vmm_retire_insn(v, v->regs.rip + m.len);
+			return;
+		}
 	}
 	if (m.store) {
 		log_access(v, &m, e->tdp.gpa, store_value(v, &m));

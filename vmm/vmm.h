@@ -39,6 +39,9 @@ void vmm_time_advance(struct vm *vm);
 /* When the next device timer fires (host_time_ns() clock), U64_MAX = none. */
 u64 vmm_next_event_ns(const struct vm *vm);
 
+/* vm_plat.c: the VM's virtual platform and its callbacks. */
+int vm_plat_create(struct vm *vm, const struct vm_setup *s);
+
 /* Handlers (one file each). */
 void vmm_handle_cpuid(struct vcpu *v);
 void vmm_handle_rdmsr(struct vcpu *v);
