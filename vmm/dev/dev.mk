@@ -5,3 +5,10 @@ DEV_SRCS := vmm/dev/platform.c vmm/dev/pic.c vmm/dev/ioapic.c vmm/dev/lapic.c \
 	vmm/dev/pci.c
 
 KEEL_SRCS += $(DEV_SRCS)
+
+# Hosted tests, one program per device (vmm/dev/dev_test.h has the watchdog).
+DEV_TEST_HOST := vmm/dev/dev_test_host.c
+HOSTED_TESTS += vmm_dev_pic_test
+$(call hosted_program,vmm_dev_pic_test,vmm/dev/pic.c vmm/dev/pic_test.c,-lcmocka)
+HOSTED_TESTS += vmm_dev_lapic_test
+$(call hosted_program,vmm_dev_lapic_test,vmm/dev/lapic.c vmm/dev/lapic_test.c,-lcmocka)
