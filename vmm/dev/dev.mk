@@ -18,3 +18,5 @@ $(call hosted_program,vmm_dev_pit_test,vmm/dev/pit.c vmm/dev/pit_test.c,-lcmocka
 HOSTED_TESTS += vmm_dev_rtc_test vmm_dev_uart_test
 $(call hosted_program,vmm_dev_rtc_test,vmm/dev/rtc.c vmm/dev/rtc_test.c,-lcmocka)
 $(call hosted_program,vmm_dev_uart_test,vmm/dev/uart.c vmm/dev/uart_test.c,-lcmocka)
+HOSTED_TESTS += vmm_dev_platform_test
+$(call hosted_program,vmm_dev_platform_test,$(DEV_SRCS) $(DEV_TEST_HOST) vmm/dev/platform_test.c,-lcmocka)
