@@ -126,8 +126,27 @@ static int set_bool(bool *dst, const char *key, const char *v, char *why, size_t
 	return -EINVAL;
 }
 
+/* timeout = SECONDS: 0 (the default) runs the guest for as long as it likes. */
+static int set_timeout(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+{
+	u64 n = 0;
+	const char *p = v;
+
+	for (; *p >= '0' && *p <= '9' && n < CFG_TIMEOUT_MAX; p++)
+		n = n * 10 + (u64)(*p - '0');
+	if (p == v || *p || n > CFG_TIMEOUT_MAX) {
+		snprintf(why, len, "timeout: \"%.40s\" is not a number of seconds (0-%u)", v,
+			 CFG_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	cfg->timeout_s = n;
+	return 0;
+}
+
 static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size_t len)
 {
+	if (!strcmp(l->key, "timeout"))
+		return set_timeout(cfg, l->value, why, len);
 	if (!strcmp(l->key, "guest"))
 		return set_string(cfg->guest, sizeof(cfg->guest), "guest", l->value, why, len);
 	if (!strcmp(l->key, "guest-mem"))
@@ -139,7 +158,7 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 	if (!strcmp(l->key, "debug-panic"))
 		return set_bool(&cfg->debug_panic, "debug-panic", l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "debug-panic)", l->key);
+		 "debug-panic, timeout)", l->key);
 	return -EINVAL;
 }
 

@@ -5,10 +5,12 @@
  *   guest      = builtin | <path on the ESP, e.g. \keel\myguest.bin>
  *   guest-mem  = <size>[K|M|G]     (default 2112M: 2 GiB + 64 MiB)
  *   log        = error | info | debug
- *   guest-fail = none | <self-test name> | crash
- *                (make that self-test fail; "crash": the guest triple-faults)
+ *   guest-fail = none | <self-test name> | crash | spin
+ *                (make that self-test fail; "crash": the guest triple-faults;
+ *                "spin": it spins with interrupts off, never exiting)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
+ *   timeout    = <seconds>   (stop the VM after that long; 0 = never, default)
  * Any other line is an error reported with its line number; Keel then stops
  * without starting a guest. Portable C: no UEFI types here.
  */
@@ -20,6 +22,7 @@
 #define CFG_PATH_MAX 128
 #define CFG_NAME_MAX 32
 #define CFG_ERROR_MAX 160
+#define CFG_TIMEOUT_MAX 86400u
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
 #define CFG_GUEST_MEM_MIN (4 * SZ_2M)
@@ -31,6 +34,7 @@ struct keel_cfg {
 	enum log_level log_level;
 	char guest_fail[CFG_NAME_MAX]; /* "" = none */
 	bool debug_panic;
+	u64 timeout_s;                 /* 0 = none */
 };
 
 void cfg_defaults(struct keel_cfg *cfg);

@@ -127,6 +127,7 @@ static int reserve_guest_memory(struct boot_state *b)
 	log_info("keel: guest memory %llu MiB, host memory top 0x%llx\n",
 		 (unsigned long long)(b->cfg.guest_mem >> 20), (unsigned long long)b->mem_top.v);
 	b->setup.mem_size = b->cfg.guest_mem;
+	b->setup.timeout_s = b->cfg.timeout_s;
 	r = memmap_reserve_guest(&b->efi, &b->setup);
 	if (r)
 		log_error("keel: no room for %llu MiB of guest memory (%s); lower guest-mem in "

@@ -26,6 +26,8 @@ void guest_traps_init(void);
 /* Run fn expecting it to raise #GP from a 2-byte instruction (RDMSR/WRMSR);
  * true when it did. */
 bool guest_expect_gp(void (*fn)(void));
+/* Every #BP is counted and returns to the pushed RIP. */
+extern volatile u64 guest_bp_count, guest_bp_rip;
 
 /* tests.c */
 #define GUEST_TEST_SKIP 1

@@ -96,6 +96,39 @@ static int test_msr(const struct guest_info *gi, bool flip, char *why, size_t le
 	return 0;
 }
 
+/* INT3 with the stack switched to the last page of RAM, which nothing has
+ * touched yet (this runs before the RAM tests): pushing the exception frame
+ * takes a nested page fault in the middle of delivering #BP. The exception
+ * must reach the handler exactly once, with the address after the INT3. */
+static u64 int3_on_stack(u64 stack_top)
+{
+	u64 after;
+
+	asm volatile("mov %%rsp, %%rbx\n\t"
+		     "mov %1, %%rsp\n\t"
+		     "lea 1f(%%rip), %0\n\t"
+		     "int3\n"
+		     "1:\tmov %%rbx, %%rsp"
+		     : "=&r"(after)
+		     : "r"(stack_top)
+		     : "rbx", "memory");
+	return after;
+}
+
+static int test_int3(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 before = guest_bp_count, after = int3_on_stack(gi->mem_size - 64);
+	u64 n = guest_bp_count - before;
+
+	if (n != (flip ? 2 : 1) || guest_bp_rip != after) {
+		snprintf(why, len, "#BP delivered %llu times, return rip 0x%llx (want once, 0x%llx)",
+			 (unsigned long long)n, (unsigned long long)guest_bp_rip,
+			 (unsigned long long)after);
+		return -1;
+	}
+	return 0;
+}
+
 static u64 pattern(u64 addr, unsigned i)
 {
 	return addr ^ (GOLDEN * (i + 1));
@@ -224,6 +257,7 @@ const struct guest_test guest_tests[] = {
 	{ "port", test_port },
 	{ "hypercall", test_hypercall },
 	{ "msr", test_msr },
+	{ "int3", test_int3 },
 	{ "ram", test_ram },
 	{ "ram-2m", test_ram_2m },
 	{ "ram-1g", test_ram_1g },

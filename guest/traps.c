@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * The guest's IDT. An expected #GP (guest_expect_gp) is recorded and the
- * faulting 2-byte instruction skipped; any other exception is a failure:
+ * faulting 2-byte instruction skipped; #BP is counted (guest_bp_count) and
+ * returns; any other exception is a failure:
  * it is reported and the guest ends with a failing verdict rather than
  * triple-faulting.
  */
 #include "guest/guest.h"
 
+#define X86_VEC_BP 3
 #define X86_VEC_GP 13
 #define STUB_SIZE 16
 
@@ -31,6 +33,7 @@ void guest_trap(struct trap_frame *f);
 
 static struct idt_gate idt[32] __aligned(16);
 static volatile bool gp_expected, gp_seen;
+volatile u64 guest_bp_count, guest_bp_rip; /* every #BP: how many, last return RIP */
 
 void guest_traps_init(void)
 {
@@ -47,6 +50,11 @@ void guest_traps_init(void)
 
 void guest_trap(struct trap_frame *f)
 {
+	if (f->vector == X86_VEC_BP) {
+		guest_bp_count++;
+		guest_bp_rip = f->rip;
+		return;
+	}
 	if (f->vector == X86_VEC_GP && gp_expected) {
 		gp_seen = true;
 		gp_expected = false;

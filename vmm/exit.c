@@ -17,6 +17,9 @@ static const char *const exit_names[] = {
 	[EXIT_TDP_MISCONFIG] = "tdp-misconfig", [EXIT_SHUTDOWN] = "shutdown",
 	[EXIT_EXTINT] = "external-interrupt", [EXIT_EXCEPTION] = "exception",
 	[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_OTHER] = "other",
+	[EXIT_PREEMPT] = "preempt",   [EXIT_IRQ_WINDOW] = "irq-window",
+	[EXIT_NMI_WINDOW] = "nmi-window", [EXIT_IRET] = "iret",
+	[EXIT_XSETBV] = "xsetbv",     [EXIT_VIRT_INSN] = "virt-insn",
 };
 
 const char *vmm_exit_name(enum exit_kind k)
@@ -102,6 +105,13 @@ static void handle_tdp_fault(struct vcpu *v)
 			stop_with_dump(v, "TDP fault makes no progress");
 		return;
 	case MMU_FAULT_NO_SLOT:
+		if (e->vectoring) {
+			/* The CPU was delivering an event (its IDT, GDT or stack is
+			 * outside RAM): no instruction at RIP made this access. */
+			stop_with_dump(v, "event delivery touched a guest-physical address outside "
+				       "RAM (IDT, GDT or stack not in memory)");
+			return;
+		}
 		vmm_handle_open_bus(v);
 		return;
 	case MMU_FAULT_NOMEM:
@@ -116,12 +126,28 @@ static void handle_tdp_fault(struct vcpu *v)
 	}
 }
 
-/* HLT with no interrupt source Keel could ever deliver: the guest is done
- * without saying so. */
+/* HLT (CPL 0: the CPU checks the privilege before the intercept): the
+ * instruction retires and the vCPU sleeps until an interrupt it can take is
+ * pending (vm.c's run loop). */
 static void handle_hlt(struct vcpu *v)
 {
 	v->stats.hlt++;
-	stop_with_dump(v, "guest halted without reporting a result");
+	if (vmm_skip_insn(v))
+		v->halted = true;
+}
+
+void vmm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	v->stats.exceptions++;
+	v->vm->ops->inject_exception(v, vector, has_error, error);
+}
+
+/* VMRUN, VMLOAD, STGI, … (SVM) and VMXON, VMLAUNCH, VMREAD, INVEPT, …
+ * (VMX) always exit; Keel offers no nested virtualization (CPUID hides it),
+ * so they are undefined opcodes to the guest, from any ring. */
+static void handle_virt_insn(struct vcpu *v)
+{
+	vmm_inject_exception(v, X86_VEC_UD, false, 0);
 }
 
 void vmm_handle_exit(struct vcpu *v)
@@ -148,8 +174,20 @@ void vmm_handle_exit(struct vcpu *v)
 	case EXIT_TDP_FAULT:
 		handle_tdp_fault(v);
 		break;
-	case EXIT_EXTINT:
-		break; /* the host takes it on return; nothing to do for the guest */
+	case EXIT_EXTINT:   /* a host interrupt (Keel's timer): taken and EOIed */
+	case EXIT_PREEMPT:  /* the slice ended: the run loop does the rest */
+		v->stats.preempts++;
+		break;
+	case EXIT_IRQ_WINDOW:
+	case EXIT_NMI_WINDOW:
+	case EXIT_IRET:
+		break; /* vmm/event.c injects at the next entry */
+	case EXIT_XSETBV:
+		vmm_handle_xsetbv(v);
+		break;
+	case EXIT_VIRT_INSN:
+		handle_virt_insn(v);
+		break;
 	case EXIT_SHUTDOWN:
 		stop_with_dump(v, "guest triple fault (shutdown)");
 		break;

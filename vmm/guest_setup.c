@@ -12,15 +12,13 @@
 #include "arch/x86/cpu.h"
 #include "guest/abi.h"
 #include "vmm/guest_setup.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 #define GPTE_P BIT(0)
 #define GPTE_RW BIT(1)
 #define GPTE_PS BIT(7)
 #define GPTE_ENTRIES 512
-#define GUEST_CR0 (X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG)
-#define GUEST_CR4 X86_CR4_PAE
-#define GUEST_EFER (EFER_LME | EFER_LMA)
 
 static u64 map_top(const struct vm *vm)
 {
@@ -66,14 +64,10 @@ static u64 put_fail_name(struct vm *vm, const char *name)
 
 static void initial_regs(const struct vm *vm, struct vcpu_regs *regs, u64 top, u64 fail)
 {
-	memset(regs, 0, sizeof(*regs));
+	vcpu_state_long64(regs, VCPU_SEL_CODE64, VCPU_SEL_DATA);
 	regs->rip = KEEL_GUEST_LOAD_GPA;
 	regs->rsp = KEEL_GUEST_STACK_TOP;
-	regs->rflags = X86_RFLAGS_FIXED;
-	regs->cr0 = GUEST_CR0;
 	regs->cr3 = KEEL_GUEST_PML4_GPA;
-	regs->cr4 = GUEST_CR4;
-	regs->efer = GUEST_EFER;
 	regs->rdi = vm->mem_size;
 	regs->rsi = fail;
 	regs->rdx = top;

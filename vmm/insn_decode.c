@@ -69,6 +69,8 @@ static unsigned opcode_len_for_exit(enum exit_kind k, const u8 *op, size_t n)
 		if (n < 3 || op[0] != 0x0f || op[1] != 0x01)
 			return 0;
 		return op[2] == 0xd9 || op[2] == 0xc1 ? 3 : 0;
+	case EXIT_XSETBV: /* 0f 01 d1 */
+		return n >= 3 && op[0] == 0x0f && op[1] == 0x01 && op[2] == 0xd1 ? 3 : 0;
 	case EXIT_IO:
 		if (n >= 1 && op[0] >= 0xe4 && op[0] <= 0xe7)
 			return n >= 2 ? 2 : 0; /* in/out with imm8 port */

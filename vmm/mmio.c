@@ -103,5 +103,5 @@ void vmm_handle_open_bus(struct vcpu *v)
 		write_reg(v, &m, ones(m.size));
 		v->vm->open_bus_reads++;
 	}
-	v->regs.rip += m.len;
+	vmm_retire_insn(v, v->regs.rip + m.len);
 }

@@ -9,6 +9,8 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/pcpu.h"
 #include "guest/abi.h"
 #include "mmu/mmu.h"
@@ -63,6 +65,7 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	vm->ops = ops;
 	vm->mem_size = s->mem_size;
 	vm->test_port_value = KEEL_TEST_PORT_RESET;
+	vm->timeout_s = s->timeout_s;
 	vm->mmu = mmu_create(ops->tdp_format);
 	if (vm->mmu)
 		mmu_set_max_page_level(vm->mmu, ops->tdp_max_level());
@@ -98,23 +101,106 @@ static void vcpu_destroy(struct vcpu *v)
 	mmu_vcpu_destroy(v->mmu);
 }
 
+/* The longest Keel lets a guest run without an exit: the slice after
+ * which it takes the CPU back to advance virtual time, poll serial input
+ * and check the timeout, whatever the guest does (a spinning "jmp $"). */
+#define VM_SLICE_NS 10000000ull /* 10 ms */
+
+static u64 vm_deadline(const struct vm *vm, u64 now)
+{
+	u64 d = MIN(now + VM_SLICE_NS, vmm_next_event_ns(vm));
+
+	if (vm->timeout_at)
+		d = MIN(d, vm->timeout_at);
+	return d;
+}
+
+/* Work due on every trip through the loop: virtual time, host serial input,
+ * the keel.cfg timeout. */
+static void vm_tick(struct vm *vm, struct vcpu *v)
+{
+	u64 now = host_time_ns();
+
+	vmm_time_advance(vm);
+	if (vm->timeout_at && now >= vm->timeout_at) {
+		host_log("keel: vm %s: timeout: still running after %llu s (rip 0x%llx); "
+			 "stopping it\n", vm->name, (unsigned long long)vm->timeout_s,
+			 (unsigned long long)v->regs.rip);
+		vm_stop(vm, "timeout after %llu s (keel.cfg timeout)",
+			(unsigned long long)vm->timeout_s);
+	}
+}
+
+/* HLT: sleep until an event can wake the vCPU. True when it stays halted
+ * (the loop comes back here after the sleep). */
+static bool vm_idle(struct vm *vm, struct vcpu *v)
+{
+	u64 now, until;
+
+	if (!v->halted)
+		return false;
+	if (vmm_events_wake(v)) {
+		v->halted = false;
+		return false;
+	}
+	if (!vmm_events_can_wake(v)) {
+		vm->ops->dump(v);
+		vm_stop(vm, "guest halted with interrupts disabled and nothing to wake it "
+			"(rip 0x%llx)", (unsigned long long)v->regs.rip);
+		return true;
+	}
+	now = host_time_ns();
+	until = vm_deadline(vm, now);
+	if (until > now && host_timer_ready()) {
+		host_timer_arm_ns(until - now);
+		host_timer_wait();
+		host_timer_arm_ns(0);
+	}
+	v->stats.idles++;
+	return true;
+}
+
+/* The guest's FPU state starts reset, and the CPU's XCR0 is the guest's
+ * (arch/x86/fpu.h: Keel never touches either itself). */
+static void vm_load_fpu(struct vcpu *v)
+{
+	if (!v->fpu_ready) {
+		fpu_reset(v->regs.xcr0);
+		v->fpu_ready = true;
+		v->xcr0_loaded = v->regs.xcr0;
+	} else if (v->regs.xcr0 != v->xcr0_loaded && fpu_guest_xcr0_mask()) {
+		fpu_set_xcr0(v->regs.xcr0);
+		v->xcr0_loaded = v->regs.xcr0;
+	}
+}
+
 /* Enter the guest until it ends or is stopped. */
 static void vm_run_loop(struct vm *vm, struct vcpu *v)
 {
 	while (vm->state == VM_RUNNING) {
 		hpa_t root;
 		bool flush = false;
+		u64 now;
 
+		vm_tick(vm, v);
+		if (vm->state != VM_RUNNING || vm_idle(vm, v))
+			continue;
+		vmm_events_before_entry(v);
+		vm_load_fpu(v);
 		if (mmu_vcpu_load_root(v->mmu, &root, &flush)) {
 			vm_stop(vm, "no memory for a TDP root");
 			break;
 		}
+		now = host_time_ns();
+		vm->ops->set_preemption(v, MAX(vm_deadline(vm, now), now + 1) - now);
 		if (vm->ops->vcpu_run(v, root, flush)) {
 			vm->ops->dump(v);
 			vm_stop(vm, "guest entry failed");
 			break;
 		}
+		vm->ops->set_preemption(v, 0);
 		v->stats.exits++;
+		vmm_events_after_exit(v);
 		vmm_handle_exit(v);
 	}
 }
@@ -164,6 +250,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 	if (r)
 		return r;
+	if (!host_timer_init())
+		host_log("keel: no usable local APIC: no preemption on SVM, idling spins\n");
 	vm_scrub_ram(s);
 	vm = vm_create(ops, s);
 	if (!vm) {
@@ -178,6 +266,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
 			 (unsigned long long)v.regs.rip);
+		if (vm->timeout_s)
+			vm->timeout_at = t0 + vm->timeout_s * 1000000000ull;
 		vm_run_loop(vm, &v);
 		vm_collect(vm, &v, res);
 		log_time(vm, res, host_time_ns() - t0);

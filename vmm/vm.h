@@ -37,6 +37,7 @@ struct vm_setup {
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
+	u64 timeout_s;          /* stop the VM after this long (keel.cfg timeout), 0 = never */
 };
 
 enum vm_state {
@@ -67,6 +68,7 @@ struct vm {
 	u32 test_port_value;
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
+	u64 timeout_s, timeout_at; /* keel.cfg timeout; host_time_ns() deadline, 0 = none */
 	unsigned evict_streak; /* evictions since the last fault that mapped */
 };
 

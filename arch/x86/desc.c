@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <keel/string.h>
 #include "arch/x86/desc.h"
+#include "arch/x86/host_timer.h"
 
 /* Descriptor bits (Intel SDM vol. 3 3.4.5). */
 #define SEG_ACCESSED BIT(40)
@@ -87,6 +88,10 @@ void desc_init(void *ist_stack_top)
 
 	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
 		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
+	/* Host interrupts (arch/x86/host_timer.h): acknowledged and ignored. */
+	for (unsigned v = X86_NR_EXCEPTIONS; v < 256; v++)
+		idt_set(v, (u64)(uintptr_t)x86_irq_stubs + (v - X86_NR_EXCEPTIONS) * X86_IRQ_STUB_SIZE,
+			0);
 
 	x86_load_gdt(&gdtr, GDT_CODE64, GDT_DATA);
 	asm volatile("lidt %0" : : "m"(idtr));

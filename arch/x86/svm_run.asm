@@ -8,7 +8,13 @@
 ; before VMRUN and stored back after #VMEXIT. GIF stays clear from before
 ; the host's hidden state is swapped out (VMSAVE/VMLOAD: FS, GS, TR, LDTR,
 ; syscall MSRs) until it is back, so no NMI or SMI sees guest TR or GS.
-; Keel is built with -mgeneral-regs-only: no FPU/SSE state to switch.
+;
+; The host runs with RFLAGS.IF = 1 from CLGI to STGI (GIF = 0 holds every
+; interrupt off meanwhile): with V_INTR_MASKING the guest's physical
+; interrupts follow the host's IF saved by VMRUN, so a host interrupt (Keel's
+; LAPIC timer) ends the guest with an INTR intercept, however the guest runs.
+; Keel is built with -mgeneral-regs-only: it never touches the FPU/SSE state
+; the guest leaves in the registers (vmm/fpu.c).
 section .note.GNU-stack noalloc noexec nowrite progbits ; no executable stack
 default rel
 bits 64
@@ -43,6 +49,7 @@ svm_vmrun:
 	push rsi		; [rsp]:   regs
 
 	clgi
+	sti			; host IF = 1 under GIF = 0: see below
 	mov rax, rdx
 	vmsave			; host hidden state -> host save area
 	mov rax, rdi
@@ -85,7 +92,9 @@ svm_vmrun:
 	vmsave			; guest hidden state -> VMCB (rax = VMCB)
 	pop rax
 	vmload			; host hidden state back
-	stgi
+	stgi			; a pending host interrupt (the one that ended
+	nop			; the guest: INTR intercept) is taken here by
+	cli			; host_irq(), which EOIs it; then IF = 0 again
 
 	pop r15
 	pop r14

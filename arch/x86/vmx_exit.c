@@ -9,6 +9,7 @@
 #include <keel/host.h>
 #include <keel/string.h>
 
+#include "arch/x86/host_timer.h"
 #include "arch/x86/vmx.h"
 
 /* The kind-specific part of an exit, from the qualification and the
@@ -35,13 +36,14 @@ static void decode_details(struct vcpu *v, struct vm_exit *e, u32 basic, u32 int
 			e->exc.error = (u32)vmx_vmread(VMCS_EXIT_INTR_ERROR);
 		break;
 	case EXIT_EXTINT:
-		/* Keel runs with interrupts off and has no handlers above vector
-		 * 31: the exit acknowledged the interrupt (vector in qual[1]) and
-		 * it is dropped. An NMI is logged, as Keel's own NMI path would
-		 * only panic. */
+		/* The exit acknowledged the host interrupt (vector in qual[1]):
+		 * Keel has nothing to do for it but the EOI (host_timer.c). An NMI
+		 * is logged, as Keel's own NMI path would only panic. */
 		e->qual[1] = intr;
 		if (basic == VMX_EXIT_EXCEPTION_NMI)
 			host_log("vmx: vcpu %u: NMI while in the guest (dropped)\n", v->id);
+		else if ((intr & INTR_INFO_VECTOR) != HOST_SPURIOUS_VECTOR)
+			host_apic_eoi();
 		break;
 	default:
 		break;
@@ -63,6 +65,7 @@ void vmx_decode_exit(struct vcpu *v)
 	e->qual[0] = vmx_vmread(VMCS_EXIT_QUAL);
 	e->qual[1] = vmx_vmread(VMCS_IDT_VEC_INFO);
 	e->kind = vmx_exit_kind(reason, intr);
+	e->vectoring = e->qual[1] & INTR_INFO_VALID;
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAIL) && vmx_exit_has_insn_len(basic)) {
 		e->insn_len = (u32)vmx_vmread(VMCS_EXIT_INSN_LEN);
 		e->next_rip = v->regs.rip + e->insn_len;
@@ -96,6 +99,21 @@ static enum cr_emul emulate_mov_cr(struct vcpu *v, struct vmx_vcpu *hw, u64 qual
 
 	if (type == 1 && cr == 3) { /* MOV from CR3 */
 		*reg = v->regs.cr3;
+		return CR_DONE;
+	}
+	/* CR8 is the TPR (vmm/event.c keeps the LAPIC in step). Bits 4-63
+	 * are reserved: #GP, as the hardware would. */
+	if (cr == 8 && type == 1) {
+		*reg = v->regs.cr8;
+		return CR_DONE;
+	}
+	if (cr == 8 && type == CR_QUAL_TYPE_MOV_TO) {
+		if (*reg & ~0xfull) {
+			hw->pending.info = vmx_exception_info(13, true);
+			hw->pending.error = 0;
+			return CR_FAULTED;
+		}
+		v->regs.cr8 = *reg;
 		return CR_DONE;
 	}
 	if (type != CR_QUAL_TYPE_MOV_TO || (cr != 0 && cr != 3 && cr != 4))

@@ -2,4 +2,4 @@
 # path, vendor selection, and the SVM backend. The VMX backend is in vmx.mk.
 KEEL_SRCS += arch/x86/cpu.c arch/x86/desc.c arch/x86/entry.asm \
 	arch/x86/trap.c arch/x86/paging.c arch/x86/pcpu.c \
-	arch/x86/vendor.c arch/x86/svm.c arch/x86/svm_exit.c arch/x86/svm_run.asm
+	arch/x86/vendor.c arch/x86/host_timer.c arch/x86/irq.asm arch/x86/fpu.c arch/x86/svm.c arch/x86/svm_exit.c arch/x86/svm_state.c arch/x86/svm_run.asm

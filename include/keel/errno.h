@@ -5,6 +5,7 @@
 #ifdef KEEL_HOSTED
 #include <errno.h>
 #else
+#define EPERM 1
 #define ENOENT 2
 #define EIO 5
 #define E2BIG 7

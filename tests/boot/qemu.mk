@@ -1,4 +1,4 @@
 # QEMU boot tests (AMD SVM under TCG). Each script boots keel.efi a bounded
 # number of times and prints TAP lines.
 BOOT_TESTS += tests/boot/qemu-svm.sh tests/boot/qemu-memory.sh tests/boot/qemu-nosvm.sh \
-	tests/boot/qemu-faults.sh
+	tests/boot/qemu-faults.sh tests/boot/qemu-spin.sh
