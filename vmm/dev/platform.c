@@ -192,6 +192,11 @@ struct lapic *plat_lapic(struct plat *p, unsigned vcpu)
 	return vcpu < p->cfg.nr_vcpus ? &p->lapic[vcpu] : NULL;
 }
 
+unsigned plat_nr_vcpus(const struct plat *p)
+{
+	return p->cfg.nr_vcpus;
+}
+
 struct fw_cfg *plat_fw_cfg(struct plat *p)
 {
 	return &p->fw_cfg;

@@ -76,6 +76,7 @@ struct plat_config {
 struct plat *plat_create(const struct plat_config *cfg);
 void plat_destroy(struct plat *p);
 struct lapic *plat_lapic(struct plat *p, unsigned vcpu);
+unsigned plat_nr_vcpus(const struct plat *p);
 /* Loaders add keys and files before the first entry (vmm/dev/fw_cfg.h). */
 struct fw_cfg *plat_fw_cfg(struct plat *p);
 
