@@ -51,8 +51,15 @@ static int read_esp_file(const struct efi_ctx *efi, const char *what, const char
 /* initrd =, module = and cmdline = from keel.cfg. */
 static int load_extras(const struct efi_ctx *efi, const struct keel_cfg *cfg, struct vm_setup *s)
 {
+	enum loader_kind kind = cfg->loader != LOADER_AUTO ? cfg->loader
+							   : loader_detect(s->image, s->image_size);
 	int r = 0;
 
+	/* Linux owns its console (an interactive shell wants every byte as
+	 * sent), and its clean ACPI poweroff is its passing verdict: the test
+	 * init powers off only when every check passed (docs/guest-abi.md). */
+	s->console_raw = kind == LOADER_LINUX;
+	s->pass_on_poweroff = kind == LOADER_LINUX;
 	s->loader = cfg->loader;
 	s->cmdline = cfg->cmdline;
 	if (cfg->initrd[0])

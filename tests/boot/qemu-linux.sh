@@ -22,11 +22,11 @@ echo "# $(grep -E '^keel: done ' "$boot_log" | tail -n 1)"
 check "the image is detected as a bzImage" log_has '^keel: guest vmlinuz is a linux image'
 check "the kernel is entered in 64-bit mode" \
 	log_has '^keel: guest vmlinuz loaded as linux, entry 0x[0-9a-f]+ \(64-bit\)'
-check "the init ran" log_has '^guest: keel-linux: init started'
+check "the init ran" log_has '^keel-linux: init started'
 for t in ram-size ram-rw timer irq-timer irq-serial acpi dmesg; do
-	check "Linux guest check $t passes" log_has "^guest: keel-linux: PASS $t\$"
+	check "Linux guest check $t passes" log_has "^keel-linux: PASS $t\$"
 done
-check "the init reports result=pass" log_has '^guest: keel-linux: result=pass'
+check "the init reports result=pass" log_has '^keel-linux: result=pass'
 check "summary line says result=pass" log_has '^keel: done guest=vmlinuz result=pass '
 check "run-qemu exits 0" test "$boot_status" -eq 0
 
