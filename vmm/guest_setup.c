@@ -87,10 +87,12 @@ static int put_fw_cfg(struct vm *vm, const struct loader_ctx *ctx, unsigned nr_v
 	if (!r)
 		r = fw_cfg_add_u16(fc, FW_CFG_MAX_CPUS, (u16)nr_vcpus);
 	if (!r)
-		r = fw_cfg_add_file(fc, "etc/e820", e, (u32)(n * sizeof(e[0])));
-	if (r)
+		r = fw_cfg_add_file(fc, "etc/e820", e, (u32)(n * sizeof(e[0]))); /* its key */
+	if (r < 0) {
 		host_log("keel: vm %s: fw_cfg content refused (%d)\n", vm->name, r);
-	return r;
+		return r;
+	}
+	return 0;
 }
 
 static void entry_regs(const struct loader_entry *e, struct vcpu_regs *regs)
