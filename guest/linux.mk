@@ -22,3 +22,8 @@ bench-boot: guest-images
 usb-image: guest-images deps-test
 	@$(MAKE) --no-print-directory keel
 	@scripts/usb-image.sh $(BUILD)/usb.img
+
+# make test-bochs-linux: the Linux guest under Bochs VMX (slow: not in make test).
+test-bochs-linux: guest-images deps-test
+	@$(MAKE) --no-print-directory keel
+	@tests/boot/bochs-linux.sh
