@@ -31,10 +31,9 @@ static int write_mem(void *mem, u64 gpa, const void *src, size_t len)
 	return 0;
 }
 
-static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
+static void ctx_setup(struct loader_ctx *c, const void *image, size_t size)
 {
 	memset(c, 0, sizeof(*c));
-	memset(guest, 0, MEM_SIZE);
 	c->write = write_mem;
 	c->mem = guest;
 	c->ram[0] = (struct mem_range){ 0, MEM_SIZE };
@@ -46,6 +45,12 @@ static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
 	c->image_size = size;
 	c->cmdline = "";
 	c->fail_test = "";
+}
+
+static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
+{
+	memset(guest, 0, MEM_SIZE);
+	ctx_setup(c, image, size);
 }
 
 static u32 rd32(u64 gpa)
@@ -378,14 +383,14 @@ static void test_multiboot_hostile(void **state)
 static void test_multiboot_fuzz(void **state)
 {
 	srand(7);
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 2000; i++) {
 		struct loader_ctx c;
 		size_t len = 0x2000;
 
 		make_elf(i & 1, 0x200000, 0x3000);
 		for (int k = 0; k < 4; k++)
 			elf[rand() % 0x100] = (u8)rand();
-		ctx_init(&c, elf, len);
+		ctx_setup(&c, elf, len); /* guest memory is not cleared: not checked */
 		(void)loader_load(&c, LOADER_MULTIBOOT);
 	}
 }
