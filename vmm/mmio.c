@@ -11,6 +11,7 @@
 #include "mmu/mmu.h"
 #include "vmm/dev/platform.h"
 #include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 #define OPEN_BUS_LOG_LIMIT 8 /* log the first few accesses; count them all */
@@ -86,7 +87,7 @@ void vmm_handle_open_bus(struct vcpu *v)
 		return;
 	}
 	n = vmm_fetch_insn(v, buf, sizeof(buf));
-	r = insn_decode_mov(buf, n, &m);
+	r = insn_decode_mov(buf, n, vcpu_code_bits(&v->regs), &m);
 	if (r || !access_matches(e, &m)) {
 		v->vm->ops->dump(v);
 		vm_stop(v->vm, "access to unbacked gpa 0x%llx by an instruction Keel does not "
