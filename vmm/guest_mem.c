@@ -161,6 +161,34 @@ u64 vmm_seg_linear(const struct vcpu *v, int seg, u64 offset)
 	return (s->base + offset) & 0xffffffffull;
 }
 
+int vmm_linear_copy(struct vcpu *v, u64 lin, void *buf, size_t n, bool write, u32 *pf,
+		    u64 *fault_lin)
+{
+	u8 *b = buf;
+
+	while (n) {
+		size_t chunk = MIN(n, PAGE_SIZE - (lin & ~PAGE_MASK));
+		gpa_t gpa;
+		u8 *p;
+
+		if (vmm_translate(v, lin, write, &gpa, pf)) {
+			*fault_lin = lin;
+			return -EFAULT;
+		}
+		p = vmm_gpa_ptr(v->vm, gpa, chunk);
+		if (!p)
+			return -ENXIO;
+		if (write)
+			memcpy(p, b, chunk);
+		else
+			memcpy(b, p, chunk);
+		b += chunk;
+		lin += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
 size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len)
 {
 	size_t got = 0;

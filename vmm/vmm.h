@@ -47,6 +47,14 @@ void vmm_handle_cpuid(struct vcpu *v);
 void vmm_handle_rdmsr(struct vcpu *v);
 void vmm_handle_wrmsr(struct vcpu *v);
 void vmm_handle_io(struct vcpu *v);
+void vmm_handle_string_io(struct vcpu *v);                /* io_string.c */
+u32 vmm_port_in(struct vcpu *v, u16 port, u8 size);        /* io.c */
+void vmm_port_out(struct vcpu *v, u16 port, u8 size, u32 val);
+/* Copy between 'buf' and the guest's linear address 'lin' through its page
+ * tables (guest_mem.c): 0; -EFAULT with the #PF error code in *pf and the
+ * faulting linear address in *fault_lin; -ENXIO when it is not RAM. */
+int vmm_linear_copy(struct vcpu *v, u64 lin, void *buf, size_t n, bool write, u32 *pf,
+		    u64 *fault_lin);
 void vmm_handle_hypercall(struct vcpu *v);
 void vmm_handle_xsetbv(struct vcpu *v);   /* xsetbv.c */
 /* An exception for the instruction at RIP (it does not retire). */
