@@ -170,6 +170,48 @@ static int test_lapic_timer(const struct guest_info *gi, bool flip, char *why, s
 	return 0;
 }
 
+/* REP INSB from an open-bus port fills memory with 0xff and counts rCX
+ * down; OUTSL sends a dword from memory to the test port. */
+static int test_string_io(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u8 buf[8] = { 0 };
+	u32 word = flip_u64(0xdeadbeefu, flip) & 0xffffffffu;
+	u64 cnt = sizeof(buf), di = (u64)(uintptr_t)buf, si = (u64)(uintptr_t)&word;
+	u32 back;
+
+	asm volatile("rep insb" : "+c"(cnt), "+D"(di) : "d"(KEEL_TEST_PORT + 4) : "memory");
+	asm volatile("outsl" : "+S"(si) : "d"(KEEL_TEST_PORT) : "memory");
+	back = guest_inl(KEEL_TEST_PORT);
+	for (unsigned i = 0; i < sizeof(buf); i++) {
+		if (buf[i] != 0xff || cnt || di != (u64)(uintptr_t)(buf + 8) || back != 0xdeadbeefu) {
+			snprintf(why, len, "rep insb: buf[%u] 0x%x rcx %llu; outsl sent 0x%x", i,
+				 buf[i], (unsigned long long)cnt, back);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A qword straddling the end of RAM: the RAM half is really written and
+ * read back, the half beyond reads as open bus. */
+static int test_ram_end(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	volatile u64 *w = (volatile u64 *)(uintptr_t)(gi->mem_size - 4);
+	volatile u32 *low = (volatile u32 *)(uintptr_t)(gi->mem_size - 4);
+	u64 got;
+	u32 lo;
+
+	*w = 0x1122334455667788ull;
+	got = *w;
+	lo = *low;
+	if (lo != (flip ? 0 : 0x55667788u) || got != 0xffffffff55667788ull) {
+		snprintf(why, len, "qword across the end of RAM reads 0x%llx, its RAM half 0x%x",
+			 (unsigned long long)got, lo);
+		return -1;
+	}
+	return 0;
+}
+
 static u64 pattern(u64 addr, unsigned i)
 {
 	return addr ^ (GOLDEN * (i + 1));
@@ -329,9 +371,11 @@ const struct guest_test guest_tests[] = {
 	{ "msr", test_msr },
 	{ "int3", test_int3 },
 	{ "lapic-timer", test_lapic_timer },
+	{ "string-io", test_string_io },
 	{ "ram", test_ram },
 	{ "ram-2m", test_ram_2m },
 	{ "ram-1g", test_ram_1g },
 	{ "open-bus", test_open_bus },
+	{ "ram-end", test_ram_end },
 };
 const size_t guest_test_count = ARRAY_SIZE(guest_tests);

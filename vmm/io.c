@@ -104,6 +104,10 @@ void vmm_handle_io(struct vcpu *v)
 	u32 mask = size_mask(e->io.size);
 
 	v->stats.io++;
+	if (e->io.string && io_size_ok(e->io.size)) {
+		vmm_handle_string_io(v); /* io_string.c */
+		return;
+	}
 	if (e->io.string || e->io.rep || !io_size_ok(e->io.size)) {
 		vm_stop(v->vm, "string or malformed port I/O at port 0x%x (not emulated)",
 			e->io.port);
@@ -121,4 +125,15 @@ void vmm_handle_io(struct vcpu *v)
 		port_write(v->vm, v->id, e->io.port, e->io.size, (u32)v->regs.rax & mask);
 	}
 	vmm_skip_insn(v);
+}
+
+/* One port access for string I/O (io_string.c). */
+u32 vmm_port_in(struct vcpu *v, u16 port, u8 size)
+{
+	return port_read(v->vm, v->id, port, size) & size_mask(size);
+}
+
+void vmm_port_out(struct vcpu *v, u16 port, u8 size, u32 val)
+{
+	port_write(v->vm, v->id, port, size, val & size_mask(size));
 }

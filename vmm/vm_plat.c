@@ -10,6 +10,7 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include <keel/string.h>
+#include "arch/x86/cpu.h"
 #include "rt/serial.h"
 #include "rt/timer.h"
 #include "vmm/dev/layout.h"
@@ -20,6 +21,14 @@ static u64 plat_now(void *ctx)
 {
 	(void)ctx;
 	return host_time_ns();
+}
+
+/* The guest reads the host's TSC directly (no offset, no RDTSC exits). */
+static u64 plat_guest_tsc(void *ctx, unsigned vcpu)
+{
+	(void)ctx;
+	(void)vcpu;
+	return rdtsc();
 }
 
 static void plat_console(void *ctx, const char *s, size_t n)
@@ -81,6 +90,7 @@ int vm_plat_create(struct vm *vm, const struct vm_setup *s)
 								 : 0,
 		.console_mode = s->console_raw ? PLAT_CONSOLE_RAW : PLAT_CONSOLE_LINES,
 		.now_ns = plat_now,
+		.guest_tsc = plat_guest_tsc,
 		.console_write = plat_console,
 		.request_stop = plat_stop_request,
 		.ctx = vm,

@@ -47,6 +47,14 @@ void vmm_handle_cpuid(struct vcpu *v);
 void vmm_handle_rdmsr(struct vcpu *v);
 void vmm_handle_wrmsr(struct vcpu *v);
 void vmm_handle_io(struct vcpu *v);
+void vmm_handle_string_io(struct vcpu *v);                /* io_string.c */
+u32 vmm_port_in(struct vcpu *v, u16 port, u8 size);        /* io.c */
+void vmm_port_out(struct vcpu *v, u16 port, u8 size, u32 val);
+/* Copy between 'buf' and the guest's linear address 'lin' through its page
+ * tables (guest_mem.c): 0; -EFAULT with the #PF error code in *pf and the
+ * faulting linear address in *fault_lin; -ENXIO when it is not RAM. */
+int vmm_linear_copy(struct vcpu *v, u64 lin, void *buf, size_t n, bool write, u32 *pf,
+		    u64 *fault_lin);
 void vmm_handle_hypercall(struct vcpu *v);
 void vmm_handle_xsetbv(struct vcpu *v);   /* xsetbv.c */
 /* An exception for the instruction at RIP (it does not retire). */
@@ -72,6 +80,12 @@ void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len);
 int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len);
 /* Translate a guest-virtual address through the guest's page tables. */
 int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out);
+/* The same for an access by the guest's current CPL: -EFAULT with the
+ * #PF error code in *pf when the guest's tables refuse it. */
+int vmm_translate(struct vcpu *v, u64 va, bool write, gpa_t *out, u32 *pf);
+/* Linear address of seg:offset (segment 0-5 in encoding order: ES CS SS
+ * DS FS GS); in 64-bit mode only FS and GS have a base. */
+u64 vmm_seg_linear(const struct vcpu *v, int seg, u64 offset);
 /* Fetch up to 'len' instruction bytes at RIP (stops at unmapped memory);
  * returns the number of bytes read. */
 size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len);
