@@ -5,9 +5,10 @@
  *   guest      = builtin | <path on the ESP, e.g. \keel\myguest.bin>
  *   guest-mem  = <size>[K|M|G]     (default 2112M: 2 GiB + 64 MiB)
  *   log        = error | info | debug
- *   guest-fail = none | <self-test name> | crash | spin
+ *   guest-fail = none | <self-test name> | crash | spin | debug-exit
  *                (make that self-test fail; "crash": the guest triple-faults;
- *                "spin": it spins with interrupts off, never exiting)
+ *                "spin": it spins with interrupts off, never exiting;
+ *                "debug-exit": it writes 42 to the debug-exit port 0xf4)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
  *   timeout    = <seconds>   (stop the VM after that long; 0 = never, default)

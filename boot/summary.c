@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <keel/string.h>
 #include "boot/boot.h"
 #include "rt/log.h"
 #include "rt/pool.h"
@@ -24,10 +25,14 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(m->tables_in_use), ull(m->maps_4k), ull(m->maps_2m), ull(m->maps_1g));
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
-	log_error("keel: done guest=%s result=%s exits=%llu npf=%llu vendor=%s tests=%llu "
+	char code[24] = "";
+
+	if (res->has_exit_code)
+		snprintf(code, sizeof(code), " exit_code=%u", res->exit_code);
+	log_error("keel: done guest=%s result=%s%s exits=%llu npf=%llu vendor=%s tests=%llu "
 		  "failures=%llu open_bus=%llu faults_fixed=%llu retries=%llu splits=%llu "
 		  "zaps=%llu pt_pages=%llu\n",
-		  s->name, res->pass ? "pass" : "fail", ull(res->exits), ull(res->npf), ops->name,
+		  s->name, res->pass ? "pass" : "fail", code, ull(res->exits), ull(res->npf), ops->name,
 		  ull(res->tests), ull(res->failures), ull(res->open_bus), ull(m->faults_fixed),
 		  ull(m->retries_race + m->retries_obsolete + m->retries_slot), ull(m->splits),
 		  ull(m->zaps), ull(m->tables_in_use));

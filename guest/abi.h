@@ -32,7 +32,7 @@
 
 /* Ports. */
 #define KEEL_COM1_PORT 0x3f8   /* 16550 subset: lines are forwarded as "guest: ..." */
-#define KEEL_TEST_PORT 0x510   /* 32-bit scratch register */
+#define KEEL_TEST_PORT 0x520   /* 32-bit scratch register (PLAT_PORT_KEEL_TEST) */
 #define KEEL_TEST_PORT_RESET 0x4b45454cu /* "KEEL": read before any write */
 /* Every other port reads as all ones; writes are dropped. */
 

@@ -38,7 +38,8 @@ gdt_ptr:
 	dw gdt_end - gdt - 1
 	dq gdt
 
-; Exception stubs, 16 bytes apart, like Keel's own (arch/x86/entry.asm).
+; Exception stubs, 16 bytes apart, like Keel's own (arch/x86/entry.asm),
+; and one for vector 32 (the LAPIC timer of the lapic-timer self-test).
 section .text
 %macro TRAP_STUB 1
 	align 16
@@ -56,7 +57,7 @@ global guest_trap_stubs
 align 16
 guest_trap_stubs:
 %assign v 0
-%rep 32
+%rep 33
 	TRAP_STUB v
 %assign v v+1
 %endrep

@@ -28,6 +28,10 @@ void guest_traps_init(void);
 bool guest_expect_gp(void (*fn)(void));
 /* Every #BP is counted and returns to the pushed RIP. */
 extern volatile u64 guest_bp_count, guest_bp_rip;
+/* The one interrupt vector the guest handles (EOI to its LAPIC), counted. */
+#define GUEST_IRQ_VECTOR 32
+#define GUEST_LAPIC_BASE 0xfee00000ull
+extern volatile u64 guest_irq_count;
 
 /* tests.c */
 #define GUEST_TEST_SKIP 1

@@ -35,6 +35,11 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 	guest_detect_vendor();
 	if (!strcmp(gi.fail_test, "crash"))
 		guest_crash();
+	if (!strcmp(gi.fail_test, "debug-exit")) {
+		/* guest-fail = debug-exit: end through the isa-debug-exit port. */
+		guest_printf("selftest: writing 42 to the debug-exit port\n");
+		guest_outl(0xf4, 42);
+	}
 	if (!strcmp(gi.fail_test, "spin")) {
 		/* guest-fail = spin: no exit ever again, interrupts off. Only
 		 * Keel's preemption and keel.cfg timeout can end the VM. */

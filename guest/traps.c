@@ -31,15 +31,16 @@ struct idt_ptr {
 extern const u8 guest_trap_stubs[];
 void guest_trap(struct trap_frame *f);
 
-static struct idt_gate idt[32] __aligned(16);
+static struct idt_gate idt[GUEST_IRQ_VECTOR + 1] __aligned(16);
 static volatile bool gp_expected, gp_seen;
-volatile u64 guest_bp_count, guest_bp_rip; /* every #BP: how many, last return RIP */
+volatile u64 guest_bp_count, guest_bp_rip;
+volatile u64 guest_irq_count; /* interrupts at GUEST_IRQ_VECTOR */ /* every #BP: how many, last return RIP */
 
 void guest_traps_init(void)
 {
 	struct idt_ptr p = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
-	for (unsigned v = 0; v < 32; v++) {
+	for (unsigned v = 0; v < ARRAY_SIZE(idt); v++) {
 		u64 h = (u64)(uintptr_t)guest_trap_stubs + v * STUB_SIZE;
 
 		idt[v] = (struct idt_gate){ (u16)h, 0x08, 0, 0x8e, (u16)(h >> 16),
@@ -50,6 +51,11 @@ void guest_traps_init(void)
 
 void guest_trap(struct trap_frame *f)
 {
+	if (f->vector == GUEST_IRQ_VECTOR) {
+		guest_irq_count++;
+		*(volatile u32 *)(uintptr_t)(GUEST_LAPIC_BASE + 0xb0) = 0; /* EOI */
+		return;
+	}
 	if (f->vector == X86_VEC_BP) {
 		guest_bp_count++;
 		guest_bp_rip = f->rip;

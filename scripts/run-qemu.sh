@@ -11,6 +11,7 @@
 # isa-debug-exit status to its own exit code:
 #   0 guest passed   1 guest failed or VM stopped   2 Keel error (config,
 #   capability, setup)   3 Keel panic   4 no verdict (timeout, emulator error)
+#   (v << 1) | 1 when the guest wrote v to the debug-exit port 0xf4
 # Environment: BUILD (default build), KEEL_CFG (same as --cfg), GUEST_FAIL
 # (a self-test name: adds "guest-fail = NAME" to keel.cfg).
 set -euo pipefail
@@ -117,6 +118,15 @@ timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
 status=${PIPESTATUS[0]}
 set -e
+
+# A guest that ended through Keel's debug-exit port (0xf4) with value v:
+# Keel passed v on, QEMU exited (v << 1) | 1, and that is our status too,
+# exactly as if the guest had run on QEMU's own isa-debug-exit.
+code=$(sed -nE 's/^keel: done .* exit_code=([0-9]+) .*/\1/p' "$log" | tail -n 1)
+if [ -n "$code" ] && [ "$status" -eq $(( ((code << 1) | 1) & 255 )) ]; then
+	say "guest wrote $code to the debug-exit port: status $status"
+	exit "$status"
+fi
 
 # isa-debug-exit: QEMU exits with (value << 1) | 1.
 case $status in

@@ -17,26 +17,39 @@
  */
 #include <keel/host.h>
 #include "arch/x86/cpu.h"
+#include "rt/serial.h"
+#include "vmm/dev/platform.h"
 #include "vmm/vmm.h"
 
-/* The highest-priority interrupt a source has for this vCPU, or -1. */
-static int pending_irq(struct vcpu *v, bool *extint)
+/* An interrupt is pending for this vCPU: the 8259 through LINT0 (ExtINT,
+ * not subject to the PPR) or a LAPIC vector above the PPR. */
+static bool irq_pending(struct vcpu *v)
 {
-	*extint = false;
-	(void)v;
-	return -1;
+	struct plat *p = v->vm->plat;
+
+	if (!p)
+		return false;
+	return plat_extint_pending(p, v->id) || lapic_pending_vector(v->lapic) >= 0;
 }
 
-static void accept_irq(struct vcpu *v, int vec, bool extint)
+/* The interrupt acknowledge cycle: the vector, now in service, or -1. */
+static int take_irq(struct vcpu *v)
 {
-	(void)v;
-	(void)vec;
-	(void)extint;
+	struct plat *p = v->vm->plat;
+	int vec;
+
+	if (plat_extint_pending(p, v->id))
+		return plat_extint_accept(p, v->id);
+	vec = lapic_pending_vector(v->lapic);
+	if (vec >= 0)
+		lapic_accept_vector(v->lapic, vec);
+	return vec;
 }
 
 static void take_nmi(struct vcpu *v)
 {
-	(void)v;
+	if (v->lapic && lapic_take_nmi(v->lapic))
+		v->nmi_pending = true;
 }
 
 static bool shadowed(const struct vcpu *v)
@@ -63,29 +76,26 @@ static bool nmi_blocked(struct vcpu *v)
 void vmm_events_before_entry(struct vcpu *v)
 {
 	const struct vendor_ops *ops = v->vm->ops;
-	bool want_irq = false, want_nmi = false, extint;
+	bool want_irq, want_nmi;
 	int vec;
 
 	take_nmi(v);
-	vec = pending_irq(v, &extint);
-	if (ops->event_queued(v)) {
-		/* One event per entry: the rest waits for the next exit. */
-		want_nmi = v->nmi_pending;
-		want_irq = vec >= 0;
-	} else if (v->nmi_pending && !nmi_blocked(v) && !shadowed(v)) {
-		ops->inject_nmi(v);
-		v->nmi_pending = false;
-		v->stats.nmis++;
-		want_irq = vec >= 0;
-	} else if (vec >= 0 && can_take_irq(v)) {
-		ops->inject_irq(v, (u8)vec);
-		accept_irq(v, vec, extint);
-		v->stats.irqs++;
-		want_nmi = v->nmi_pending;
-	} else {
-		want_nmi = v->nmi_pending;
-		want_irq = vec >= 0;
+	if (v->lapic)
+		v->regs.cr8 = v->cr8_seen = lapic_get_cr8(v->lapic);
+	if (!ops->event_queued(v)) {
+		if (v->nmi_pending && !nmi_blocked(v) && !shadowed(v)) {
+			ops->inject_nmi(v);
+			v->nmi_pending = false;
+			v->stats.nmis++;
+		} else if (can_take_irq(v) && irq_pending(v) && (vec = take_irq(v)) >= 0) {
+			ops->inject_irq(v, (u8)vec);
+			v->stats.irqs++;
+		}
 	}
+	/* One event per entry: whatever else is pending waits for a window
+	 * (or for the exit the queued event's delivery leads to). */
+	want_nmi = v->nmi_pending;
+	want_irq = irq_pending(v);
 	ops->set_windows(v, want_irq, want_nmi);
 }
 
@@ -93,20 +103,21 @@ void vmm_events_after_exit(struct vcpu *v)
 {
 	if (v->exit.kind == EXIT_IRQ_WINDOW || v->exit.kind == EXIT_NMI_WINDOW)
 		v->stats.windows++;
-	if (v->regs.cr8 != v->cr8_seen)
+	/* MOV CR8 changed the TPR (SVM V_TPR, VMX CR8 exits). */
+	if (v->lapic && v->regs.cr8 != v->cr8_seen) {
+		lapic_set_cr8(v->lapic, v->regs.cr8);
 		v->cr8_seen = v->regs.cr8;
+	}
 }
 
 bool vmm_events_wake(struct vcpu *v)
 {
-	bool extint;
-
 	take_nmi(v);
 	if (v->nmi_pending)
 		return true;
 	/* HLT ends on an interrupt the guest would take (IF = 1); the HLT
 	 * itself retired, so no shadow is left. */
-	return (v->regs.rflags & X86_RFLAGS_IF) && pending_irq(v, &extint) >= 0;
+	return (v->regs.rflags & X86_RFLAGS_IF) && irq_pending(v);
 }
 
 bool vmm_events_can_wake(const struct vcpu *v)
@@ -114,13 +125,22 @@ bool vmm_events_can_wake(const struct vcpu *v)
 	return (v->regs.rflags & X86_RFLAGS_IF) || v->nmi_pending;
 }
 
+/* Bytes typed on the host's serial line go to the guest's COM1 (at most a
+ * FIFO's worth per call; the rest waits in the host UART). */
+#define SERIAL_POLL_MAX 16
+
 void vmm_time_advance(struct vm *vm)
 {
-	(void)vm;
+	int c;
+
+	if (!vm->plat)
+		return;
+	for (unsigned i = 0; i < SERIAL_POLL_MAX && (c = serial_try_getc()) >= 0; i++)
+		plat_serial_input(vm->plat, (u8)c);
+	plat_advance(vm->plat);
 }
 
 u64 vmm_next_event_ns(const struct vm *vm)
 {
-	(void)vm;
-	return U64_MAX;
+	return vm->plat ? plat_next_event_ns(vm->plat) : U64_MAX;
 }

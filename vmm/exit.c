@@ -5,8 +5,10 @@
  * past it), injects an exception, or stops the VM. Keel itself never
  * fails because of what a guest does.
  */
+#include <keel/errno.h>
 #include <keel/host.h>
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/vmm.h"
 
 static const char *const exit_names[] = {
@@ -150,6 +152,33 @@ static void handle_virt_insn(struct vcpu *v)
 	vmm_inject_exception(v, X86_VEC_UD, false, 0);
 }
 
+/* MSRs the platform owns (APIC_BASE, TSC_DEADLINE, x2APIC) first; the
+ * rest is vmm/msr.c's policy. */
+static bool plat_msr(struct vcpu *v, bool write)
+{
+	u32 msr = (u32)v->regs.rcx;
+	u64 val = (v->regs.rdx << 32) | (u32)v->regs.rax;
+	int r;
+
+	if (!v->vm->plat)
+		return false;
+	r = write ? plat_wrmsr(v->vm->plat, v->id, msr, val)
+		  : plat_rdmsr(v->vm->plat, v->id, msr, &val);
+	if (r == -ENOENT)
+		return false;
+	v->stats.msr++;
+	if (r) {
+		vmm_inject_exception(v, X86_VEC_GP, true, 0);
+		return true;
+	}
+	if (!write) {
+		v->regs.rax = (u32)val;
+		v->regs.rdx = val >> 32;
+	}
+	vmm_skip_insn(v);
+	return true;
+}
+
 void vmm_handle_exit(struct vcpu *v)
 {
 	switch (v->exit.kind) {
@@ -157,10 +186,12 @@ void vmm_handle_exit(struct vcpu *v)
 		vmm_handle_cpuid(v);
 		break;
 	case EXIT_RDMSR:
-		vmm_handle_rdmsr(v);
+		if (!plat_msr(v, false))
+			vmm_handle_rdmsr(v);
 		break;
 	case EXIT_WRMSR:
-		vmm_handle_wrmsr(v);
+		if (!plat_msr(v, true))
+			vmm_handle_wrmsr(v);
 		break;
 	case EXIT_IO:
 		vmm_handle_io(v);

@@ -9,6 +9,7 @@
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
 #include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 static const size_t gpr_offsets[16] = {
@@ -58,7 +59,7 @@ bool vmm_skip_insn(struct vcpu *v)
 		return true;
 	}
 	n = vmm_fetch_insn(v, buf, sizeof(buf));
-	len = insn_len_for_exit(e->kind, buf, n);
+	len = insn_len_for_exit(e->kind, buf, n, vcpu_code_bits(&v->regs));
 	if (!len) {
 		vm_stop(v->vm, "no %s instruction at rip 0x%llx (cannot advance RIP)",
 			vmm_exit_name(e->kind), (unsigned long long)v->regs.rip);

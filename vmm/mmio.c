@@ -9,7 +9,9 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 #define OPEN_BUS_LOG_LIMIT 8 /* log the first few accesses; count them all */
@@ -85,7 +87,7 @@ void vmm_handle_open_bus(struct vcpu *v)
 		return;
 	}
 	n = vmm_fetch_insn(v, buf, sizeof(buf));
-	r = insn_decode_mov(buf, n, &m);
+	r = insn_decode_mov(buf, n, vcpu_code_bits(&v->regs), &m);
 	if (r || !access_matches(e, &m)) {
 		v->vm->ops->dump(v);
 		vm_stop(v->vm, "access to unbacked gpa 0x%llx by an instruction Keel does not "
@@ -94,6 +96,17 @@ void vmm_handle_open_bus(struct vcpu *v)
 			n > 0 ? buf[0] : 0, n > 1 ? buf[1] : 0, n > 2 ? buf[2] : 0,
 			n > 3 ? buf[3] : 0);
 		return;
+	}
+	v->stats.mmio++;
+	if (v->vm->plat) {
+		u64 val = m.store ? store_value(v, &m) : 0;
+
+		if (plat_mmio(v->vm->plat, v->id, e->tdp.gpa, m.size, m.store, &val)) {
+			if (!m.store)
+				write_reg(v, &m, val & ones(m.size));
+			vmm_retire_insn(v, v->regs.rip + m.len);
+			return;
+		}
 	}
 	if (m.store) {
 		log_access(v, &m, e->tdp.gpa, store_value(v, &m));

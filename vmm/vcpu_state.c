@@ -102,3 +102,10 @@ unsigned vcpu_code_bits(const struct vcpu_regs *r)
 		return 16;
 	}
 }
+
+/* vmm_seg_linear() indexes ES..GS as an array in encoding order. */
+_Static_assert(offsetof(struct vcpu_regs, gs) - offsetof(struct vcpu_regs, es) ==
+		       5 * sizeof(struct vcpu_seg) &&
+	       offsetof(struct vcpu_regs, ds) - offsetof(struct vcpu_regs, es) ==
+		       3 * sizeof(struct vcpu_seg),
+	       "segments ES CS SS DS FS GS in encoding order");

@@ -14,6 +14,7 @@
 #include "arch/x86/pcpu.h"
 #include "guest/abi.h"
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/guest_setup.h"
 #include "vmm/vmm.h"
 
@@ -69,7 +70,7 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	vm->mmu = mmu_create(ops->tdp_format);
 	if (vm->mmu)
 		mmu_set_max_page_level(vm->mmu, ops->tdp_max_level());
-	if (!vm->mmu || vm_add_ram(vm, s)) {
+	if (!vm->mmu || vm_add_ram(vm, s) || vm_plat_create(vm, s)) {
 		if (vm->mmu)
 			mmu_destroy(vm->mmu);
 		host_free(vm);
@@ -86,6 +87,7 @@ static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *in
 	v->vm = vm;
 	v->id = 0;
 	v->regs = *initial; /* before vcpu_init: the backend builds from it */
+	v->lapic = vm->plat ? plat_lapic(vm->plat, v->id) : NULL;
 	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
 	if (!v->mmu)
 		return -ENOMEM;
@@ -214,6 +216,14 @@ static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_resu
 	res->failures = vm->guest_failures;
 	res->tests = vm->guest_tests;
 	res->open_bus = vm->open_bus_reads + vm->open_bus_writes;
+	if (vm->plat) {
+		struct plat_counters c;
+
+		plat_get_counters(vm->plat, &c);
+		res->open_bus += c.open_bus_reads + c.open_bus_writes;
+	}
+	res->has_exit_code = vm->has_exit_code;
+	res->exit_code = vm->exit_code;
 	memcpy(res->stop_reason, vm->stop_reason, sizeof(res->stop_reason));
 	mmu_get_stats(vm->mmu, &res->mmu);
 }
@@ -274,6 +284,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 		vcpu_destroy(&v);
 	}
 	mmu_destroy(vm->mmu);
+	if (vm->plat)
+		plat_destroy(vm->plat);
 	host_free(vm);
 	ops->cpu_disable(cpu);
 	return r;

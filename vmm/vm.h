@@ -38,6 +38,9 @@ struct vm_setup {
 	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
 	u64 timeout_s;          /* stop the VM after this long (keel.cfg timeout), 0 = never */
+	bool console_raw;       /* COM1 bytes to the console as they are (real OSes), not
+				 * as "guest: " lines (the self-test) */
+	bool pass_on_poweroff;  /* an ACPI poweroff is the guest's passing verdict */
 };
 
 enum vm_state {
@@ -69,6 +72,9 @@ struct vm {
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
 	u64 timeout_s, timeout_at; /* keel.cfg timeout; host_time_ns() deadline, 0 = none */
+	bool console_raw, pass_on_poweroff;
+	bool has_exit_code;        /* the guest wrote to the debug-exit port */
+	u32 exit_code;             /* ... this value */
 	unsigned evict_streak; /* evictions since the last fault that mapped */
 };
 
@@ -78,6 +84,8 @@ struct vm_result {
 	u64 open_bus;
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
 	char stop_reason[VM_STOP_REASON_MAX];
+	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
+	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */
 };
 
 /* Create the VM and its vCPU, run the guest to its end, tear it down.

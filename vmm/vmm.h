@@ -39,6 +39,9 @@ void vmm_time_advance(struct vm *vm);
 /* When the next device timer fires (host_time_ns() clock), U64_MAX = none. */
 u64 vmm_next_event_ns(const struct vm *vm);
 
+/* vm_plat.c: the VM's virtual platform and its callbacks. */
+int vm_plat_create(struct vm *vm, const struct vm_setup *s);
+
 /* Handlers (one file each). */
 void vmm_handle_cpuid(struct vcpu *v);
 void vmm_handle_rdmsr(struct vcpu *v);
@@ -69,6 +72,12 @@ void *vmm_gpa_ptr(struct vm *vm, gpa_t gpa, size_t len);
 int vmm_write_guest(struct vm *vm, gpa_t gpa, const void *src, size_t len);
 /* Translate a guest-virtual address through the guest's page tables. */
 int vmm_gva_to_gpa(struct vcpu *v, gva_t va, gpa_t *out);
+/* The same for an access by the guest's current CPL: -EFAULT with the
+ * #PF error code in *pf when the guest's tables refuse it. */
+int vmm_translate(struct vcpu *v, u64 va, bool write, gpa_t *out, u32 *pf);
+/* Linear address of seg:offset (segment 0-5 in encoding order: ES CS SS
+ * DS FS GS); in 64-bit mode only FS and GS have a base. */
+u64 vmm_seg_linear(const struct vcpu *v, int seg, u64 offset);
 /* Fetch up to 'len' instruction bytes at RIP (stops at unmapped memory);
  * returns the number of bytes read. */
 size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len);

@@ -1,7 +1,7 @@
 # vmm/: generic VM and exit handling (both vendors), the memslot setup,
 # open-bus emulation.
 VMM_SRCS := vmm/vm.c vmm/guest_setup.c vmm/exit.c vmm/cpuid.c vmm/msr.c vmm/io.c \
-	vmm/hypercall.c vmm/insn.c vmm/vcpu_state.c vmm/event.c vmm/xsetbv.c vmm/insn_decode.c vmm/guest_mem.c vmm/mmio.c
+	vmm/hypercall.c vmm/insn.c vmm/vcpu_state.c vmm/event.c vmm/xsetbv.c vmm/vm_plat.c vmm/insn_decode.c vmm/guest_mem.c vmm/mmio.c
 
 KEEL_SRCS += $(VMM_SRCS)
 

@@ -217,7 +217,7 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 	struct svm_vcpu *sv = v->hw;
 	u64 ev = vector | SVM_EVENTINJ_TYPE_EXCEPTION | SVM_EVENTINJ_VALID;
 
-	if (has_error)
+	if (has_error && (v->regs.cr0 & X86_CR0_PE)) /* real mode pushes none */
 		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
 	sv->vmcb->ctl.event_inj = ev;
 }

@@ -293,7 +293,10 @@ static void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 		host_log("vmx: vcpu %u: event 0x%x not yet delivered, replaced by #%u\n", v->id,
 			 hw->pending.info, vector);
 	hw->pending.info = vmx_exception_info(vector, has_error);
-	if (!!(hw->pending.info & INTR_INFO_HAS_ERROR) != has_error)
+	/* Real mode pushes no error codes; VM entry insists (SDM 26.2.1.3). */
+	if (!(v->regs.cr0 & X86_CR0_PE))
+		hw->pending.info &= ~INTR_INFO_HAS_ERROR;
+	else if (!!(hw->pending.info & INTR_INFO_HAS_ERROR) != has_error)
 		host_log("vmx: vcpu %u: #%u %s an error code architecturally; injected so\n",
 			 v->id, vector, has_error ? "has no" : "has");
 	hw->pending.error = error;
