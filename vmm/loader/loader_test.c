@@ -170,6 +170,17 @@ static void test_linux(void **state)
 	assert_int_equal(guest[zp + 0x210], 0xff);           /* type_of_loader */
 	assert_int_equal(rd64(zp + 0x70), PLAT_ACPI_BASE);    /* acpi_rsdp_addr */
 	assert_string_equal((char *)guest + rd32(zp + 0x228), c.cmdline);
+	/* With a known TSC rate, tsc_early_khz= is added unless given. */
+	c.tsc_khz = 2345678;
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
+	assert_string_equal((char *)guest + rd32(c.entry.rsi + 0x228),
+			    "console=ttyS0 keel.test=1 tsc_early_khz=2345678");
+	c.cmdline = "tsc_early_khz=1000 quiet";
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
+	assert_string_equal((char *)guest + rd32(c.entry.rsi + 0x228), c.cmdline);
+	c.cmdline = "console=ttyS0 keel.test=1";
+	c.tsc_khz = 0;
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
 	rd = rd32(zp + 0x218);
 	assert_int_equal(rd32(zp + 0x21c), sizeof(initrd));
 	assert_true(rd % PAGE_SIZE == 0 && rd + sizeof(initrd) <= MEM_SIZE);
