@@ -343,6 +343,18 @@ static int load_bad(u64 paddr, u64 memsz, const char *expect)
 	return r;
 }
 
+/* A kernel below the EBDA: its boot information still goes above 1 MiB. */
+static void test_multiboot_low_kernel(void **state)
+{
+	struct loader_ctx c;
+
+	make_elf(false, 0x10000, 0x3000);
+	ctx_init(&c, elf, 0x2000);
+	assert_int_equal(loader_load(&c, LOADER_MULTIBOOT), 0);
+	assert_true(c.entry.rbx >= PLAT_HIGH_MEM_BASE);
+	assert_int_equal(c.entry.rip, 0x10200);
+}
+
 static void test_multiboot_hostile(void **state)
 {
 	struct loader_ctx c;
@@ -427,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_linux_refusals),
 		cmocka_unit_test(test_multiboot_elf32),
 		cmocka_unit_test(test_multiboot_elf64),
+		cmocka_unit_test(test_multiboot_low_kernel),
 		cmocka_unit_test(test_multiboot_hostile),
 		cmocka_unit_test(test_multiboot_fuzz),
 	};
