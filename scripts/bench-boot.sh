@@ -19,7 +19,7 @@ mkdir -p "$out"
 for f in "$build/keel.efi" "$linux/vmlinuz" "$linux/initrd.gz"; do
 	[ -f "$f" ] || { echo "bench-boot: $f missing (make keel guest-images)" >&2; exit 1; }
 done
-cmdline="console=ttyS0 quiet iommu=noaperture keel.bench=1 keel.mem=$mem"
+cmdline="console=ttyS0 quiet pci=noearly keel.bench=1 keel.mem=$mem"
 marker='keel-linux: init started'
 
 now() { date +%s.%N; }

@@ -34,7 +34,7 @@ linux)
 	mem=${GUEST_MEM:-512}
 	cfg=$build/linux/run.cfg
 	printf '%s\n' 'guest = \linux\vmlinuz' 'initrd = \linux\initrd.gz' \
-		"cmdline = console=ttyS0 quiet iommu=noaperture keel.mem=$mem" "guest-mem = ${mem}M" >"$cfg"
+		"cmdline = console=ttyS0 quiet pci=noearly keel.mem=$mem" "guest-mem = ${mem}M" >"$cfg"
 	args+=("--cfg=$cfg" "--esp-file=$build/linux/vmlinuz:linux/vmlinuz"
 		"--esp-file=$build/linux/initrd.gz:linux/initrd.gz" --interactive --timeout=86400)
 	;;

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 img=${1:-$build/usb.img}
 mem=${GUEST_MEM:-512}
-cmdline=${USB_CMDLINE:-console=ttyS0 quiet iommu=noaperture panic=-1 keel.test=1 keel.mem=$mem}
+cmdline=${USB_CMDLINE:-console=ttyS0 quiet pci=noearly panic=-1 keel.test=1 keel.mem=$mem}
 say() { echo "usb-image: $*" >&2; }
 
 for f in "$build/keel.efi" "$build/linux/vmlinuz" "$build/linux/initrd.gz"; do

@@ -15,7 +15,7 @@ linux=$BUILD/linux
 limit=${KEEL_BOCHS_LINUX_LIMIT:-3600}
 cfg=$logdir/linux.cfg
 printf '%s\n' 'guest = \linux\vmlinuz' 'initrd = \linux\initrd.gz' \
-	'cmdline = console=ttyS0 quiet iommu=noaperture panic=-1 keel.test=1 keel.mem=512' 'guest-mem = 512M' \
+	'cmdline = console=ttyS0 quiet pci=noearly panic=-1 keel.test=1 keel.mem=512' 'guest-mem = 512M' \
 	"timeout = $((limit - 300))" >"$cfg"
 start=$(date +%s)
 scripts/run-bochs.sh --quiet --cfg="$cfg" --memory=1024 --timeout="$limit" --out="$logdir" \
