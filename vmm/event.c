@@ -125,18 +125,28 @@ bool vmm_events_can_wake(const struct vcpu *v)
 	return (v->regs.rflags & X86_RFLAGS_IF) || v->nmi_pending;
 }
 
-/* Bytes typed on the host's serial line go to the guest's COM1 (at most a
- * FIFO's worth per call; the rest waits in the host UART). */
+/* Bytes typed on the host's serial line go to the guest's COM1 while its
+ * receive FIFO has room (at most a FIFO's worth per call); the rest waits
+ * in the host UART, so a paste is not cut off at the guest's 16 bytes. */
 #define SERIAL_POLL_MAX 16
 
-void vmm_time_advance(struct vm *vm)
+static void serial_feed(struct vm *vm)
 {
 	int c;
 
+	for (unsigned i = 0; i < SERIAL_POLL_MAX && plat_serial_room(vm->plat); i++) {
+		c = serial_try_getc();
+		if (c < 0)
+			return;
+		plat_serial_input(vm->plat, (u8)c);
+	}
+}
+
+void vmm_time_advance(struct vm *vm)
+{
 	if (!vm->plat)
 		return;
-	for (unsigned i = 0; i < SERIAL_POLL_MAX && (c = serial_try_getc()) >= 0; i++)
-		plat_serial_input(vm->plat, (u8)c);
+	serial_feed(vm);
 	plat_advance(vm->plat);
 }
 

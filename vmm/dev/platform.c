@@ -437,6 +437,11 @@ u64 plat_next_event_ns(struct plat *p)
 	return next;
 }
 
+bool plat_serial_room(const struct plat *p)
+{
+	return uart_rx_room(&p->uart);
+}
+
 bool plat_serial_input(struct plat *p, u8 byte)
 {
 	return uart_receive(&p->uart, byte);

@@ -134,6 +134,8 @@ u64 plat_next_event_ns(struct plat *p);
 /* Host serial RX -> COM1's receive FIFO (raises IRQ 4 if enabled). False
  * when the FIFO is full (the byte is dropped and counted as an overrun). */
 bool plat_serial_input(struct plat *p, u8 byte);
+/* True when COM1 can take a byte now (plat_serial_input would not overrun). */
+bool plat_serial_room(const struct plat *p);
 
 /* ---- counters, for the summary line ---- */
 #define PLAT_TOP_PORTS 8

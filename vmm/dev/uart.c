@@ -150,6 +150,11 @@ static bool rx_push(struct uart *u, u8 byte)
 	return true;
 }
 
+bool uart_rx_room(const struct uart *u)
+{
+	return !(u->mcr & MCR_LOOP) && u->rx_count < rx_capacity(u);
+}
+
 bool uart_receive(struct uart *u, u8 byte)
 {
 	if (u->mcr & MCR_LOOP)

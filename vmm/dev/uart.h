@@ -38,5 +38,7 @@ u8 uart_read(struct uart *u, unsigned reg);
 void uart_write(struct uart *u, unsigned reg, u8 val);
 /* A byte from the host; false when the FIFO is full (counted overrun). */
 bool uart_receive(struct uart *u, u8 byte);
+/* True when the receive FIFO (or holding register) has room for a byte. */
+bool uart_rx_room(const struct uart *u);
 /* Flush a partial line (LINES mode) when the VM ends. */
 void uart_flush(struct uart *u);
