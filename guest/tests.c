@@ -212,6 +212,106 @@ static int test_ram_end(const struct guest_info *gi, bool flip, char *why, size_
 	return 0;
 }
 
+static volatile u64 ring3_result;
+
+static void ring3_forge_verdict(void)
+{
+	u64 b = 0, c = 1; /* "0 of 1 failed": a pass, if Keel believed it */
+
+	ring3_result = guest_hypercall(KEEL_HC_DONE, &b, &c);
+	asm volatile("ud2");
+}
+
+/* VMXOFF (Intel) or VMRUN (AMD): 3 bytes each, never offered to guests. */
+static void virt_insn(void)
+{
+	if (guest_use_vmcall)
+		asm volatile("vmxoff" ::: "memory");
+	else
+		asm volatile("vmrun" : : "a"(0ull) : "memory");
+}
+
+static void ring3_virt_insn(void)
+{
+	virt_insn();
+	asm volatile("int3"); /* not reached when virt_insn raises */
+}
+
+/* Ring-3 code cannot end the VM or forge the verdict: its hypercall gets
+ * -EPERM; virtualization instructions raise #UD from ring 3 and ring 0. */
+static int test_ring3(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 v1 = guest_run_ring3(ring3_forge_verdict);
+	u64 v2 = guest_run_ring3(ring3_virt_insn);
+	bool ud0 = guest_expect_trap(6, 3, virt_insn);
+
+	if (ring3_result != (u64)-1 || v1 != 6 || v2 != (flip ? 13u : 6u) || !ud0) {
+		snprintf(why, len, "ring-3 hypercall returned %lld (trap %llu); ring-3 VM insn "
+			 "trap %llu; ring-0 #UD %s", (long long)ring3_result, (unsigned long long)v1,
+			 (unsigned long long)v2, ud0 ? "yes" : "no");
+		return -1;
+	}
+	return 0;
+}
+
+static u64 xcr0_try;
+
+static void xsetbv_try(void)
+{
+	asm volatile("xsetbv" : : "c"(0u), "a"((u32)xcr0_try), "d"((u32)(xcr0_try >> 32)));
+}
+
+static u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0u));
+	return ((u64)hi << 32) | lo;
+}
+
+static void ring3_xsetbv(void)
+{
+	xsetbv_try();
+	asm volatile("int3");
+}
+
+/* XSETBV with its checks: a valid XCR0 (x87|SSE) takes effect; x87 clear,
+ * AVX without SSE, and CPL 3 raise #GP. */
+static int test_xsetbv(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u32 r[4];
+	u64 cr4, got;
+	bool gp_zero, gp_avx;
+	u64 v3;
+
+	guest_cpuid(1, r);
+	/* XSAVE, and Keel able to switch XCR0 (CPUID's OSXSAVE shows the
+	 * host's CR4.OSXSAVE, arch/x86/fpu.h). */
+	if (!(r[2] & BIT(26)) || !(r[2] & BIT(27))) {
+		snprintf(why, len, "no XSAVE for guests on this CPU");
+		return flip ? -1 : GUEST_TEST_SKIP;
+	}
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | BIT(18)));
+	xcr0_try = 3;
+	xsetbv_try();
+	got = xgetbv0();
+	xcr0_try = 0;
+	gp_zero = guest_expect_trap(13, 3, xsetbv_try);
+	xcr0_try = 5;
+	gp_avx = guest_expect_trap(13, 3, xsetbv_try);
+	xcr0_try = 3;
+	v3 = guest_run_ring3(ring3_xsetbv);
+	xcr0_try = 1;
+	xsetbv_try();
+	if (got != (flip ? 1u : 3u) || !gp_zero || !gp_avx || v3 != 13) {
+		snprintf(why, len, "XCR0 after xsetbv(3) 0x%llx; #GP for 0: %d, for 5: %d; ring 3 "
+			 "trap %llu", (unsigned long long)got, gp_zero, gp_avx, (unsigned long long)v3);
+		return -1;
+	}
+	return 0;
+}
+
 static u64 pattern(u64 addr, unsigned i)
 {
 	return addr ^ (GOLDEN * (i + 1));
@@ -343,6 +443,8 @@ const struct guest_test guest_tests[] = {
 	{ "int3", test_int3 },
 	{ "lapic-timer", test_lapic_timer },
 	{ "string-io", test_string_io },
+	{ "ring3", test_ring3 },
+	{ "xsetbv", test_xsetbv },
 	{ "ram", test_ram },
 	{ "ram-2m", test_ram_2m },
 	{ "ram-1g", test_ram_1g },

@@ -12,9 +12,15 @@
 #define FCW_RESET 0x37fu
 #define XCR0_KEEL_ALLOWS (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512 | XCR0_PKRU)
 
+/*
+ * XSAVE is used only when the firmware left CR4.OSXSAVE on: turning it on
+ * in Keel makes QEMU's TCG SVM reset the machine at the next VMRUN (seen
+ * with -cpu qemu64,+xsave). Without it the reset below is FNINIT + FXRSTOR
+ * (x87, MXCSR, XMM) and XSETBV raises #UD in the guest.
+ */
 static bool has_xsave(void)
 {
-	return cpuid(1).ecx & CPUID_1_ECX_XSAVE;
+	return (cpuid(1).ecx & CPUID_1_ECX_XSAVE) && (read_cr4() & X86_CR4_OSXSAVE);
 }
 
 static u64 cpu_xcr0_bits(void)
@@ -82,7 +88,7 @@ void fpu_reset(u64 xcr0)
 {
 	u64 all = cpu_xcr0_bits();
 
-	write_cr4(read_cr4() | X86_CR4_OSFXSR | (all ? X86_CR4_OSXSAVE : 0));
+	write_cr4(read_cr4() | X86_CR4_OSFXSR);
 	if (all) {
 		reset_xsave(all);
 		fpu_set_xcr0(xcr0 & all);
