@@ -11,6 +11,12 @@
  *                "debug-exit": it writes 42 to the debug-exit port 0xf4)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
+ *   loader     = auto | flat | linux | multiboot   (default auto: from the
+ *                image's format, vmm/loader/loader.h)
+ *   initrd     = <path on the ESP>   (Linux: the initial ramdisk)
+ *   cmdline    = <text to the end of the line>   (Linux or Multiboot)
+ *   module     = <path on the ESP> [args...]   (Multiboot; repeatable, in
+ *                order; the module's string is the whole value)
  *   timeout    = <seconds>   (stop the VM after that long; 0 = never, default)
  * Any other line is an error reported with its line number; Keel then stops
  * without starting a guest. Portable C: no UEFI types here.
@@ -19,10 +25,13 @@
 
 #include <keel/types.h>
 #include "rt/log.h"
+#include "vmm/loader/loader.h"
 
 #define CFG_PATH_MAX 128
 #define CFG_NAME_MAX 32
 #define CFG_ERROR_MAX 160
+#define CFG_CMDLINE_MAX 240
+#define CFG_MODULES_MAX LOADER_MAX_MODULES
 #define CFG_TIMEOUT_MAX 86400u
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
@@ -35,6 +44,14 @@ struct keel_cfg {
 	enum log_level log_level;
 	char guest_fail[CFG_NAME_MAX]; /* "" = none */
 	bool debug_panic;
+	enum loader_kind loader;       /* LOADER_AUTO unless loader = ... */
+	char initrd[CFG_PATH_MAX];     /* "" = none */
+	char cmdline[CFG_CMDLINE_MAX]; /* "" = none */
+	struct cfg_module {
+		char path[CFG_PATH_MAX];       /* first word of the value */
+		char string[CFG_CMDLINE_MAX];  /* the whole value */
+	} modules[CFG_MODULES_MAX];
+	unsigned nr_modules;
 	u64 timeout_s;                 /* 0 = none */
 };
 

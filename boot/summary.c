@@ -23,6 +23,12 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(m->faults_fixed), ull(m->faults_spurious), ull(m->retries_race),
 		 ull(m->retries_obsolete), ull(m->retries_slot), ull(m->splits), ull(m->zaps),
 		 ull(m->tables_in_use), ull(m->maps_4k), ull(m->maps_2m), ull(m->maps_1g));
+	log_info("keel: exits by reason: io=%llu mmio=%llu npf=%llu msr=%llu cpuid=%llu hlt=%llu "
+		 "hypercall=%llu irq=%llu preempt=%llu window=%llu exception=%llu\n",
+		 ull(res->vcpu.io), ull(res->vcpu.mmio), ull(res->vcpu.tdp_faults),
+		 ull(res->vcpu.msr), ull(res->vcpu.cpuid), ull(res->vcpu.hlt),
+		 ull(res->vcpu.hypercalls), ull(res->vcpu.irqs), ull(res->vcpu.preempts),
+		 ull(res->vcpu.windows), ull(res->vcpu.exceptions));
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
 	char code[24] = "";

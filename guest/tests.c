@@ -117,7 +117,7 @@ static u64 int3_on_stack(u64 stack_top)
 
 static int test_int3(const struct guest_info *gi, bool flip, char *why, size_t len)
 {
-	u64 before = guest_bp_count, after = int3_on_stack(gi->mem_size - 64);
+	u64 before = guest_bp_count, after = int3_on_stack(MIN(gi->mem_size, KEEL_GUEST_RAM_HOLE) - 64);
 	u64 n = guest_bp_count - before;
 
 	if (n != (flip ? 2 : 1) || guest_bp_rip != after) {
@@ -319,14 +319,28 @@ static u64 pattern(u64 addr, unsigned i)
 
 static const u64 ram_offsets[] = { 0, 0x808, PAGE_SIZE - 8 };
 
-/* A few words in every 4 KiB page of RAM above the image: enough to prove
- * each page is backed by distinct memory, fast under TCG. */
-static int test_ram(const struct guest_info *gi, bool flip, char *why, size_t len)
+/* RAM range i of the guest (0: low RAM from RAM_TEST_BASE, 1: RAM above
+ * 4 GiB); false when there is none. */
+static bool ram_range(const struct guest_info *gi, unsigned i, u64 *start, u64 *end)
 {
-	for (u64 p = RAM_TEST_BASE; p < gi->mem_size; p += PAGE_SIZE)
+	u64 low = MIN(gi->mem_size, KEEL_GUEST_RAM_HOLE);
+
+	if (i == 0) {
+		*start = RAM_TEST_BASE;
+		*end = low;
+		return true;
+	}
+	*start = KEEL_GUEST_HIGH_RAM;
+	*end = KEEL_GUEST_HIGH_RAM + (gi->mem_size - low);
+	return i == 1 && *end > *start;
+}
+
+static int check_ram(u64 start, u64 end, bool flip, char *why, size_t len)
+{
+	for (u64 p = start; p < end; p += PAGE_SIZE)
 		for (unsigned i = 0; i < ARRAY_SIZE(ram_offsets); i++)
 			*(volatile u64 *)(uintptr_t)(p + ram_offsets[i]) = pattern(p, i);
-	for (u64 p = RAM_TEST_BASE; p < gi->mem_size; p += PAGE_SIZE) {
+	for (u64 p = start; p < end; p += PAGE_SIZE) {
 		for (unsigned i = 0; i < ARRAY_SIZE(ram_offsets); i++) {
 			u64 a = p + ram_offsets[i];
 			u64 got = *(volatile u64 *)(uintptr_t)a;
@@ -342,22 +356,36 @@ static int test_ram(const struct guest_info *gi, bool flip, char *why, size_t le
 	return 0;
 }
 
+/* A few words in every 4 KiB page of RAM above the image (both ranges):
+ * enough to prove each page is backed by distinct memory, fast under TCG. */
+static int test_ram(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 start, end;
+
+	for (unsigned i = 0; ram_range(gi, i, &start, &end); i++)
+		if (check_ram(start, end, flip, why, len))
+			return -1;
+	return 0;
+}
+
 /* A word straddling each 'align' boundary inside RAM: the two halves live
  * in different huge pages, so a wrong huge-page mapping shows up here. */
 static int test_boundaries(const struct guest_info *gi, u64 align, bool flip, char *why,
 			   size_t len)
 {
-	u64 n = 0;
+	u64 n = 0, start, end;
 
-	for (u64 b = ALIGN_UP(RAM_TEST_BASE + 8, align); b + 8 <= gi->mem_size; b += align, n++) {
-		volatile u64 *w = (volatile u64 *)(uintptr_t)(b - 4);
-		u64 v = pattern(b, 7);
+	for (unsigned r = 0; ram_range(gi, r, &start, &end); r++) {
+		for (u64 b = ALIGN_UP(start + 8, align); b + 8 <= end; b += align, n++) {
+			volatile u64 *w = (volatile u64 *)(uintptr_t)(b - 4);
+			u64 v = pattern(b, 7);
 
-		*w = v;
-		if (*w != flip_u64(v, flip) || *(volatile u32 *)(uintptr_t)b != (u32)(v >> 32)) {
-			snprintf(why, len, "word across 0x%llx reads 0x%llx", (unsigned long long)b,
-				 (unsigned long long)*w);
-			return -1;
+			*w = v;
+			if (*w != flip_u64(v, flip) || *(volatile u32 *)(uintptr_t)b != (u32)(v >> 32)) {
+				snprintf(why, len, "word across 0x%llx reads 0x%llx",
+					 (unsigned long long)b, (unsigned long long)*w);
+				return -1;
+			}
 		}
 	}
 	if (!n) {
@@ -378,11 +406,12 @@ static int test_ram_1g(const struct guest_info *gi, bool flip, char *why, size_t
 	return test_boundaries(gi, SZ_1G, flip, why, len);
 }
 
-/* The first GiB-aligned address above RAM: in no memslot, but inside the
+/* The first GiB-aligned address above low RAM (at most the PCI hole's
+ * start): in no memslot, but inside the
  * identity map Keel built, so only the nested page fault sees it. */
 static u64 unbacked_gpa(const struct guest_info *gi)
 {
-	return ALIGN_UP(gi->mem_size, SZ_1G);
+	return MIN(ALIGN_UP(gi->mem_size, SZ_1G), KEEL_GUEST_RAM_HOLE);
 }
 
 /* Each MOV form of docs/guest-abi.md once, in pinned encodings. */

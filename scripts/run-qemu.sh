@@ -3,7 +3,8 @@
 #
 #   scripts/run-qemu.sh [--accel=auto|tcg|kvm] [--cpu=MODEL] [--cfg=FILE]
 #                       [--esp-file=LOCAL:ESP_PATH]... [--efi=FILE] [--log=FILE]
-#                       [--timeout=SECONDS] [--memory=SIZE] [--quiet]
+#                       [--timeout=SECONDS] [--memory=SIZE] [--quiet] [--interactive]
+#                       [--disk=IMAGE]
 #
 # Builds a FAT ESP image with keel.efi as \EFI\BOOT\BOOTX64.EFI (plus keel.cfg
 # and any --esp-file), copies the OVMF variable store, runs QEMU under
@@ -12,12 +13,14 @@
 #   0 guest passed   1 guest failed or VM stopped   2 Keel error (config,
 #   capability, setup)   3 Keel panic   4 no verdict (timeout, emulator error)
 #   (v << 1) | 1 when the guest wrote v to the debug-exit port 0xf4
+# --interactive passes this terminal's input to COM1 (make run GUEST=linux);
+# --disk boots a prepared disk image (make usb-image) instead of building an ESP.
 # Environment: BUILD (default build), KEEL_CFG (same as --cfg), GUEST_FAIL
 # (a self-test name: adds "guest-fail = NAME" to keel.cfg).
 set -euo pipefail
 
 build=${BUILD:-build}
-accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0
+accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0 interactive=0 disk=
 esp_files=()
 for a in "$@"; do
 	case $a in
@@ -30,6 +33,8 @@ for a in "$@"; do
 	--timeout=*)  limit=${a#*=} ;;
 	--memory=*)   memory=${a#*=} ;;
 	--quiet)      quiet=1 ;;
+	--interactive) interactive=1 ;;
+	--disk=*)     disk=${a#*=} ;;
 	*) echo "run-qemu: unknown argument $a" >&2; exit 4 ;;
 	esac
 done
@@ -105,6 +110,12 @@ for f in "${esp_files[@]}"; do
 	mcopy -i "$esp" "$local_path" "::/$esp_path"
 done
 cp "$ovmf_vars" "$work/vars.fd"
+if [ -n "$disk" ]; then
+	[ -f "$disk" ] || { say "disk image $disk not found"; exit 4; }
+	cp "$disk" "$work/disk.img" && esp=$work/disk.img
+fi
+stdin=/dev/null
+((interactive)) && stdin=/dev/stdin
 
 say "accel=$accel cpu=$cpu memory=$memory timeout=${limit}s log=$log"
 set +e
@@ -114,8 +125,8 @@ timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	-drive if=pflash,format=raw,file="$work/vars.fd" \
 	-drive format=raw,file="$esp" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-net none -display none -monitor none -serial stdio </dev/null |
-	tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
+	-net none -display none -monitor none -serial stdio <"$stdin" |
+	stdbuf -o0 tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
 status=${PIPESTATUS[0]}
 set -e
 

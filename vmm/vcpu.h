@@ -7,6 +7,7 @@
 #pragma once
 
 #include <keel/types.h>
+#include "vmm/msr_policy.h"
 
 struct vm;
 struct mmu_vcpu;
@@ -104,6 +105,7 @@ struct vcpu {
 	struct vm *vm;
 	unsigned id;
 	struct vcpu_regs regs;
+	struct msr_state msr; /* Keel-held MSRs (vmm/msr_policy.h) */
 	struct vm_exit exit;
 	struct mmu_vcpu *mmu;
 	struct vcpu_stats stats;

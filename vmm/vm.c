@@ -213,6 +213,7 @@ static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_resu
 	res->pass = vm->state == VM_DONE && vm->guest_pass;
 	res->exits = v->stats.exits;
 	res->npf = v->stats.tdp_faults;
+	res->vcpu = v->stats;
 	res->failures = vm->guest_failures;
 	res->tests = vm->guest_tests;
 	res->open_bus = vm->open_bus_reads + vm->open_bus_writes;

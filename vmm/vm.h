@@ -10,6 +10,7 @@
 #include <keel/types.h>
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
+#include "vmm/loader/loader.h"
 #include "vmm/vcpu.h"
 
 struct mmu;
@@ -30,9 +31,17 @@ struct vm_ram_region {
 /* What Keel is asked to run. */
 struct vm_setup {
 	const char *name;       /* for the log and the summary line */
-	const void *image;      /* flat binary, loaded at KEEL_GUEST_LOAD_GPA */
+	const char *image_path; /* as keel.cfg names it (Multiboot cmdline), or NULL */
+	const void *image;      /* loaded by the loader for its format */
 	size_t image_size;
-	u64 mem_size;           /* guest RAM is guest-physical [0, mem_size) */
+	enum loader_kind loader; /* LOADER_AUTO: from the image's format */
+	const char *cmdline;    /* keel.cfg cmdline, or NULL */
+	struct loader_file initrd;
+	struct loader_file modules[LOADER_MAX_MODULES];
+	unsigned nr_modules;
+	/* Guest RAM: mem_size bytes, [0, PLAT_PCI_HOLE_BASE) and the rest from
+	 * PLAT_HIGH_RAM_BASE (vmm/dev/layout.h). */
+	u64 mem_size;
 	/* Its backing, in guest-physical order, together covering it. */
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
@@ -83,6 +92,7 @@ struct vm_result {
 	u64 exits, npf, failures, tests;
 	u64 open_bus;
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
+	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
 	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */

@@ -9,6 +9,7 @@
 
 #include <keel/types.h>
 #include "vmm/dev/dev.h"
+#include "vmm/dev/platform.h"
 
 struct pit_channel {
 	u32 count;          /* 1 .. 65536 */

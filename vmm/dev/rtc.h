@@ -10,6 +10,7 @@
 
 #include <keel/types.h>
 #include "vmm/dev/dev.h"
+#include "vmm/dev/platform.h"
 
 struct rtc {
 	u8 index;
