@@ -9,6 +9,7 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include <keel/string.h>
+#include "rt/timer.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/dev/fw_cfg.h"
 #include "vmm/dev/layout.h"
@@ -131,6 +132,7 @@ static void fill_inputs(struct loader_ctx *ctx, struct vm *vm, const struct vm_s
 	for (unsigned i = 0; i < ctx->nr_modules; i++)
 		ctx->modules[i] = s->modules[i];
 	ctx->fail_test = s->fail_test;
+	ctx->tsc_khz = timer_tsc_hz() / 1000; /* the guest's TSC is the host's */
 }
 
 int guest_setup(struct vm *vm, const struct vm_setup *s, struct vcpu_regs *regs)

@@ -156,16 +156,39 @@ static int place_initrd(struct loader_ctx *ctx, const struct bzimage *z, u64 *ad
 	return loader_put(ctx, *addr, ctx->initrd.data, size, "the initrd");
 }
 
+static bool has_word_prefix(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = s; *p; p++)
+		if ((p == s || p[-1] == ' ') && !strncmp(p, word, n))
+			return true;
+	return false;
+}
+
+/*
+ * The command line from keel.cfg, plus tsc_early_khz=<the TSC rate Keel
+ * measured> unless it names one: Linux calibrates the TSC against the PIT
+ * or the PM timer with tight timing windows that trapped port reads miss,
+ * and would then mark the TSC unstable and read the PM timer port for
+ * every clock read (docs/platform.md, "Boot protocols").
+ */
 static int put_cmdline(struct loader_ctx *ctx, const struct bzimage *z)
 {
-	const char *c = ctx->cmdline ? ctx->cmdline : "";
-	size_t n = strlen(c), max = MIN((size_t)rd32(z->b + HDR_CMDLINE_SIZE),
-					(size_t)LINUX_CMDLINE_MAX - 1);
+	static char c[LINUX_CMDLINE_MAX];
+	const char *user = ctx->cmdline ? ctx->cmdline : "";
+	size_t max = MIN((size_t)rd32(z->b + HDR_CMDLINE_SIZE), (size_t)LINUX_CMDLINE_MAX - 1);
+	int n;
 
-	if (n > max)
-		return loader_fail(ctx, "cmdline of %zu characters is longer than the kernel's "
+	if (ctx->tsc_khz && !has_word_prefix(user, "tsc_early_khz="))
+		n = snprintf(c, sizeof(c), "%s%stsc_early_khz=%llu", user, user[0] ? " " : "",
+			     (unsigned long long)ctx->tsc_khz);
+	else
+		n = snprintf(c, sizeof(c), "%s", user);
+	if (n < 0 || (size_t)n > max)
+		return loader_fail(ctx, "cmdline of %d characters is longer than the kernel's "
 				   "%zu", n, max);
-	return loader_put(ctx, LINUX_CMDLINE_GPA, c, n + 1, "the command line");
+	return loader_put(ctx, LINUX_CMDLINE_GPA, c, (size_t)n + 1, "the command line");
 }
 
 static void fill_e820(const struct loader_ctx *ctx, u8 *zp)

@@ -71,6 +71,7 @@ struct loader_ctx {
 	unsigned nr_ram;
 	u64 mem_size;          /* total RAM in bytes */
 	u64 rsdp_gpa;          /* ACPI RSDP Keel built (0 = none) */
+	u64 tsc_khz;           /* the guest's TSC rate (0 = unknown): Linux gets tsc_early_khz= */
 	/* The image and what keel.cfg gives it. */
 	const char *name;      /* image path or name (Multiboot cmdline's first word) */
 	const void *image;

@@ -31,10 +31,9 @@ static int write_mem(void *mem, u64 gpa, const void *src, size_t len)
 	return 0;
 }
 
-static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
+static void ctx_setup(struct loader_ctx *c, const void *image, size_t size)
 {
 	memset(c, 0, sizeof(*c));
-	memset(guest, 0, MEM_SIZE);
 	c->write = write_mem;
 	c->mem = guest;
 	c->ram[0] = (struct mem_range){ 0, MEM_SIZE };
@@ -46,6 +45,12 @@ static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
 	c->image_size = size;
 	c->cmdline = "";
 	c->fail_test = "";
+}
+
+static void ctx_init(struct loader_ctx *c, const void *image, size_t size)
+{
+	memset(guest, 0, MEM_SIZE);
+	ctx_setup(c, image, size);
 }
 
 static u32 rd32(u64 gpa)
@@ -165,6 +170,17 @@ static void test_linux(void **state)
 	assert_int_equal(guest[zp + 0x210], 0xff);           /* type_of_loader */
 	assert_int_equal(rd64(zp + 0x70), PLAT_ACPI_BASE);    /* acpi_rsdp_addr */
 	assert_string_equal((char *)guest + rd32(zp + 0x228), c.cmdline);
+	/* With a known TSC rate, tsc_early_khz= is added unless given. */
+	c.tsc_khz = 2345678;
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
+	assert_string_equal((char *)guest + rd32(c.entry.rsi + 0x228),
+			    "console=ttyS0 keel.test=1 tsc_early_khz=2345678");
+	c.cmdline = "tsc_early_khz=1000 quiet";
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
+	assert_string_equal((char *)guest + rd32(c.entry.rsi + 0x228), c.cmdline);
+	c.cmdline = "console=ttyS0 keel.test=1";
+	c.tsc_khz = 0;
+	assert_int_equal(loader_load(&c, LOADER_LINUX), 0);
 	rd = rd32(zp + 0x218);
 	assert_int_equal(rd32(zp + 0x21c), sizeof(initrd));
 	assert_true(rd % PAGE_SIZE == 0 && rd + sizeof(initrd) <= MEM_SIZE);
@@ -327,6 +343,18 @@ static int load_bad(u64 paddr, u64 memsz, const char *expect)
 	return r;
 }
 
+/* A kernel below the EBDA: its boot information still goes above 1 MiB. */
+static void test_multiboot_low_kernel(void **state)
+{
+	struct loader_ctx c;
+
+	make_elf(false, 0x10000, 0x3000);
+	ctx_init(&c, elf, 0x2000);
+	assert_int_equal(loader_load(&c, LOADER_MULTIBOOT), 0);
+	assert_true(c.entry.rbx >= PLAT_HIGH_MEM_BASE);
+	assert_int_equal(c.entry.rip, 0x10200);
+}
+
 static void test_multiboot_hostile(void **state)
 {
 	struct loader_ctx c;
@@ -378,14 +406,14 @@ static void test_multiboot_hostile(void **state)
 static void test_multiboot_fuzz(void **state)
 {
 	srand(7);
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 2000; i++) {
 		struct loader_ctx c;
 		size_t len = 0x2000;
 
 		make_elf(i & 1, 0x200000, 0x3000);
 		for (int k = 0; k < 4; k++)
 			elf[rand() % 0x100] = (u8)rand();
-		ctx_init(&c, elf, len);
+		ctx_setup(&c, elf, len); /* guest memory is not cleared: not checked */
 		(void)loader_load(&c, LOADER_MULTIBOOT);
 	}
 }
@@ -411,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_linux_refusals),
 		cmocka_unit_test(test_multiboot_elf32),
 		cmocka_unit_test(test_multiboot_elf64),
+		cmocka_unit_test(test_multiboot_low_kernel),
 		cmocka_unit_test(test_multiboot_hostile),
 		cmocka_unit_test(test_multiboot_fuzz),
 	};

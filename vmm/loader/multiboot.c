@@ -222,7 +222,9 @@ static int put_mmap(struct loader_ctx *ctx, struct mb_area *a, struct mb_info *i
 
 static int put_info(struct loader_ctx *ctx, u64 kernel_end, u64 *info_gpa)
 {
-	struct mb_area a = { ALIGN_UP(kernel_end, PAGE_SIZE),
+	/* From 1 MiB at the lowest: a kernel loaded below the EBDA must not
+	 * push its boot information into the BIOS area. */
+	struct mb_area a = { ALIGN_UP(MAX(kernel_end, PLAT_HIGH_MEM_BASE), PAGE_SIZE),
 			     MIN(loader_low_ram_end(ctx), (u64)MB_LIMIT_4G) };
 	struct mb_module mods[LOADER_MAX_MODULES] = { 0 };
 	struct mb_info info = { 0 };
