@@ -317,6 +317,10 @@ static void load_event(struct vmcs_batch *b, struct vmx_vcpu *hw)
 	struct vmx_event *ev = &hw->pending;
 
 	put(b, VMCS_ENTRY_INTR_INFO, ev->info);
+	/* Keel's single-step #DB after an emulated instruction replaces the
+	 * one the CPU may have left pending (BS in the pending-debug field). */
+	if (ev->info == (INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 1))
+		put(b, VMCS_GUEST_PENDING_DBG, 0);
 	if (ev->info & INTR_INFO_HAS_ERROR)
 		put(b, VMCS_ENTRY_EXC_ERROR, ev->error);
 	if (ev->info)
