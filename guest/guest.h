@@ -32,6 +32,9 @@ extern volatile u64 guest_bp_count, guest_bp_rip;
 #define GUEST_IRQ_VECTOR 32
 #define GUEST_LAPIC_BASE 0xfee00000ull
 extern volatile u64 guest_irq_count;
+/* NMIs taken; the hook (if set) runs inside the NMI handler. */
+extern volatile u64 guest_nmi_count;
+extern void (*volatile guest_nmi_hook)(void);
 
 /* Run fn at CPL 3 (interrupts off) until it raises an exception; returns
  * the vector, back at CPL 0. */

@@ -312,6 +312,45 @@ static int test_xsetbv(const struct guest_info *gi, bool flip, char *why, size_t
 	return 0;
 }
 
+static volatile u64 nmis_in_handler;
+
+static void self_nmi(void)
+{
+	lapic_write(0x300, (1u << 18) | (4u << 8)); /* ICR: self, delivery mode NMI */
+}
+
+/* Inside the first NMI's handler a second self-NMI stays blocked. */
+static void nmi_hook(void)
+{
+	if (guest_nmi_count == 1) {
+		self_nmi();
+		for (unsigned i = 0; i < 20; i++)
+			(void)guest_inl(KEEL_TEST_PORT); /* exits: chances to deliver */
+		nmis_in_handler = guest_nmi_count;
+	}
+}
+
+/* A self-NMI through the LAPIC's ICR is delivered at once; a second one,
+ * sent from inside the NMI handler, waits until that handler's IRET. */
+static int test_nmi(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 n;
+
+	guest_nmi_count = 0;
+	guest_nmi_hook = nmi_hook;
+	self_nmi();
+	for (unsigned i = 0; i < 1000 && guest_nmi_count < 2; i++)
+		(void)guest_inl(KEEL_TEST_PORT);
+	guest_nmi_hook = 0;
+	n = guest_nmi_count;
+	if (n != 2 || nmis_in_handler != (flip ? 2u : 1u)) {
+		snprintf(why, len, "%llu NMIs, %llu of them inside the first one's handler "
+			 "(want 2, 1)", (unsigned long long)n, (unsigned long long)nmis_in_handler);
+		return -1;
+	}
+	return 0;
+}
+
 static u64 pattern(u64 addr, unsigned i)
 {
 	return addr ^ (GOLDEN * (i + 1));
@@ -471,6 +510,7 @@ const struct guest_test guest_tests[] = {
 	{ "msr", test_msr },
 	{ "int3", test_int3 },
 	{ "lapic-timer", test_lapic_timer },
+	{ "nmi", test_nmi },
 	{ "string-io", test_string_io },
 	{ "ring3", test_ring3 },
 	{ "xsetbv", test_xsetbv },

@@ -36,7 +36,9 @@ static volatile bool gp_expected, gp_seen;
 static volatile u64 trap_expected = ~0ull, trap_skip; /* guest_expect_trap */
 static volatile bool trap_seen;
 volatile u64 guest_bp_count, guest_bp_rip;
-volatile u64 guest_irq_count; /* interrupts at GUEST_IRQ_VECTOR */ /* every #BP: how many, last return RIP */
+volatile u64 guest_irq_count; /* interrupts at GUEST_IRQ_VECTOR */
+volatile u64 guest_nmi_count;
+void (*volatile guest_nmi_hook)(void); /* every #BP: how many, last return RIP */
 
 void guest_traps_init(void)
 {
@@ -116,6 +118,12 @@ void guest_trap(struct trap_frame *f)
 	if (f->vector == GUEST_IRQ_VECTOR) {
 		guest_irq_count++;
 		*(volatile u32 *)(uintptr_t)(GUEST_LAPIC_BASE + 0xb0) = 0; /* EOI */
+		return;
+	}
+	if (f->vector == 2) { /* NMI: counted; the nmi self-test's hook runs */
+		guest_nmi_count++;
+		if (guest_nmi_hook)
+			guest_nmi_hook();
 		return;
 	}
 	if (f->vector == X86_VEC_BP) {
