@@ -318,6 +318,7 @@ const struct vendor_ops svm_ops = {
 	.name = "svm",
 	.tdp_name = "npt",
 	.tdp_format = &spte_format_npt,
+	.host_xsave = false, /* QEMU's TCG SVM resets with it: arch/x86/fpu.c */
 	.detect = svm_detect,
 	.check = svm_check,
 	.tdp_max_level = svm_tdp_max_level,
