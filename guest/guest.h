@@ -34,6 +34,8 @@ extern volatile u64 guest_bp_count, guest_bp_rip;
 extern volatile u64 guest_irq_count;
 /* NMIs taken; the hook (if set) runs inside the NMI handler. */
 extern volatile u64 guest_nmi_count;
+/* #DB taken (the handler clears RFLAGS.TF), and the last one's RIP. */
+extern volatile u64 guest_db_count, guest_db_rip;
 extern void (*volatile guest_nmi_hook)(void);
 
 /* Run fn at CPL 3 (interrupts off) until it raises an exception; returns

@@ -311,6 +311,31 @@ static int test_xsetbv(const struct guest_info *gi, bool flip, char *why, size_t
 	return 0;
 }
 
+/* CPUID under RFLAGS.TF: Keel emulates it, and the single-step #DB must
+ * follow it, once, with RIP after it (POPF sets TF: the trap comes after
+ * the next instruction, the CPUID). */
+static int test_single_step(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 before = guest_db_count, after;
+	u32 a = 0, b, c = 0, d;
+
+	asm volatile("pushfq\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "cpuid\n"
+		     "1:\tlea 1b(%%rip), %4"
+		     : "+a"(a), "=b"(b), "+c"(c), "=d"(d), "=r"(after)
+		     :
+		     : "memory");
+	if (guest_db_count - before != (flip ? 2u : 1u) || guest_db_rip != after) {
+		snprintf(why, len, "%llu #DB after CPUID under TF, at rip 0x%llx (want 1 at 0x%llx)",
+			 (unsigned long long)(guest_db_count - before),
+			 (unsigned long long)guest_db_rip, (unsigned long long)after);
+		return -1;
+	}
+	return 0;
+}
+
 static volatile u64 nmis_in_handler;
 
 static void self_nmi(void)
@@ -510,6 +535,7 @@ const struct guest_test guest_tests[] = {
 	{ "int3", test_int3 },
 	{ "lapic-timer", test_lapic_timer },
 	{ "nmi", test_nmi },
+	{ "single-step", test_single_step },
 	{ "string-io", test_string_io },
 	{ "ring3", test_ring3 },
 	{ "xsetbv", test_xsetbv },

@@ -38,6 +38,7 @@ static volatile bool trap_seen;
 volatile u64 guest_bp_count, guest_bp_rip;
 volatile u64 guest_irq_count; /* interrupts at GUEST_IRQ_VECTOR */
 volatile u64 guest_nmi_count;
+volatile u64 guest_db_count, guest_db_rip;
 void (*volatile guest_nmi_hook)(void); /* every #BP: how many, last return RIP */
 
 void guest_traps_init(void)
@@ -118,6 +119,12 @@ void guest_trap(struct trap_frame *f)
 	if (f->vector == GUEST_IRQ_VECTOR) {
 		guest_irq_count++;
 		*(volatile u32 *)(uintptr_t)(GUEST_LAPIC_BASE + 0xb0) = 0; /* EOI */
+		return;
+	}
+	if (f->vector == 1) { /* #DB: counted; single-stepping stops here */
+		guest_db_count++;
+		guest_db_rip = f->rip;
+		f->rflags &= ~0x100ull;
 		return;
 	}
 	if (f->vector == 2) { /* NMI: counted; the nmi self-test's hook runs */
