@@ -212,6 +212,169 @@ static int test_ram_end(const struct guest_info *gi, bool flip, char *why, size_
 	return 0;
 }
 
+static volatile u64 ring3_result;
+
+static void ring3_forge_verdict(void)
+{
+	u64 b = 0, c = 1; /* "0 of 1 failed": a pass, if Keel believed it */
+
+	ring3_result = guest_hypercall(KEEL_HC_DONE, &b, &c);
+	asm volatile("ud2");
+}
+
+/* VMXOFF (Intel) or VMRUN (AMD): 3 bytes each, never offered to guests. */
+static void virt_insn(void)
+{
+	if (guest_use_vmcall)
+		asm volatile("vmxoff" ::: "memory");
+	else
+		asm volatile("vmrun" : : "a"(0ull) : "memory");
+}
+
+static void ring3_virt_insn(void)
+{
+	virt_insn();
+	asm volatile("int3"); /* not reached when virt_insn raises */
+}
+
+/* Ring-3 code cannot end the VM or forge the verdict: its hypercall gets
+ * -EPERM; virtualization instructions raise #UD from ring 3 and ring 0. */
+static int test_ring3(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 v1 = guest_run_ring3(ring3_forge_verdict);
+	u64 v2 = guest_run_ring3(ring3_virt_insn);
+	bool ud0 = guest_expect_trap(6, 3, virt_insn);
+
+	if (ring3_result != (u64)-1 || v1 != 6 || v2 != (flip ? 13u : 6u) || !ud0) {
+		snprintf(why, len, "ring-3 hypercall returned %lld (trap %llu); ring-3 VM insn "
+			 "trap %llu; ring-0 #UD %s", (long long)ring3_result, (unsigned long long)v1,
+			 (unsigned long long)v2, ud0 ? "yes" : "no");
+		return -1;
+	}
+	return 0;
+}
+
+static u64 xcr0_try;
+
+static void xsetbv_try(void)
+{
+	asm volatile("xsetbv" : : "c"(0u), "a"((u32)xcr0_try), "d"((u32)(xcr0_try >> 32)));
+}
+
+static u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0u));
+	return ((u64)hi << 32) | lo;
+}
+
+static void ring3_xsetbv(void)
+{
+	xsetbv_try();
+	asm volatile("int3");
+}
+
+/* XSETBV with its checks: a valid XCR0 (x87|SSE) takes effect; x87 clear,
+ * AVX without SSE, and CPL 3 raise #GP. */
+static int test_xsetbv(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u32 r[4];
+	u64 cr4, got;
+	bool gp_zero, gp_avx;
+	u64 v3;
+
+	guest_cpuid(1, r);
+	/* Keel's CPUID model offers XSAVE only when it can switch XCR0. */
+	if (!(r[2] & BIT(26))) {
+		snprintf(why, len, "no XSAVE for guests on this CPU");
+		return flip ? -1 : GUEST_TEST_SKIP;
+	}
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | BIT(18)));
+	xcr0_try = 3;
+	xsetbv_try();
+	got = xgetbv0();
+	xcr0_try = 0;
+	gp_zero = guest_expect_trap(13, 3, xsetbv_try);
+	xcr0_try = 5;
+	gp_avx = guest_expect_trap(13, 3, xsetbv_try);
+	xcr0_try = 3;
+	v3 = guest_run_ring3(ring3_xsetbv);
+	xcr0_try = 1;
+	xsetbv_try();
+	if (got != (flip ? 1u : 3u) || !gp_zero || !gp_avx || v3 != 13) {
+		snprintf(why, len, "XCR0 after xsetbv(3) 0x%llx; #GP for 0: %d, for 5: %d; ring 3 "
+			 "trap %llu", (unsigned long long)got, gp_zero, gp_avx, (unsigned long long)v3);
+		return -1;
+	}
+	return 0;
+}
+
+/* CPUID under RFLAGS.TF: Keel emulates it, and the single-step #DB must
+ * follow it, once, with RIP after it (POPF sets TF: the trap comes after
+ * the next instruction, the CPUID). */
+static int test_single_step(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 before = guest_db_count, after;
+	u32 a = 0, b, c = 0, d;
+
+	asm volatile("pushfq\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "cpuid\n"
+		     "1:\tlea 1b(%%rip), %4"
+		     : "+a"(a), "=b"(b), "+c"(c), "=d"(d), "=r"(after)
+		     :
+		     : "memory");
+	if (guest_db_count - before != (flip ? 2u : 1u) || guest_db_rip != after) {
+		snprintf(why, len, "%llu #DB after CPUID under TF, at rip 0x%llx (want 1 at 0x%llx)",
+			 (unsigned long long)(guest_db_count - before),
+			 (unsigned long long)guest_db_rip, (unsigned long long)after);
+		return -1;
+	}
+	return 0;
+}
+
+static volatile u64 nmis_in_handler;
+
+static void self_nmi(void)
+{
+	lapic_write(0x300, (1u << 18) | (4u << 8)); /* ICR: self, delivery mode NMI */
+}
+
+/* Inside the first NMI's handler a second self-NMI stays blocked. */
+static void nmi_hook(void)
+{
+	if (guest_nmi_count == 1) {
+		self_nmi();
+		for (unsigned i = 0; i < 20; i++)
+			(void)guest_inl(KEEL_TEST_PORT); /* exits: chances to deliver */
+		nmis_in_handler = guest_nmi_count;
+	}
+}
+
+/* A self-NMI through the LAPIC's ICR is delivered at once; a second one,
+ * sent from inside the NMI handler, waits until that handler's IRET. */
+static int test_nmi(const struct guest_info *gi, bool flip, char *why, size_t len)
+{
+	u64 n;
+
+	guest_nmi_count = 0;
+	guest_nmi_hook = nmi_hook;
+	self_nmi();
+	for (unsigned i = 0; i < 1000 && guest_nmi_count < 2; i++)
+		(void)guest_inl(KEEL_TEST_PORT);
+	guest_nmi_hook = 0;
+	n = guest_nmi_count;
+	if (n != 2 || nmis_in_handler != (flip ? 2u : 1u)) {
+		snprintf(why, len, "%llu NMIs, %llu of them inside the first one's handler "
+			 "(want 2, 1)", (unsigned long long)n, (unsigned long long)nmis_in_handler);
+		return -1;
+	}
+	return 0;
+}
+
 static u64 pattern(u64 addr, unsigned i)
 {
 	return addr ^ (GOLDEN * (i + 1));
@@ -371,7 +534,11 @@ const struct guest_test guest_tests[] = {
 	{ "msr", test_msr },
 	{ "int3", test_int3 },
 	{ "lapic-timer", test_lapic_timer },
+	{ "nmi", test_nmi },
+	{ "single-step", test_single_step },
 	{ "string-io", test_string_io },
+	{ "ring3", test_ring3 },
+	{ "xsetbv", test_xsetbv },
 	{ "ram", test_ram },
 	{ "ram-2m", test_ram_2m },
 	{ "ram-1g", test_ram_1g },

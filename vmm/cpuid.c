@@ -3,10 +3,12 @@
  * CPUID exits: the guest gets the CPUID model (vmm/cpuid_model.c) of the
  * host's CPUID, for this VM's vCPU count and this vCPU's state (APIC ID,
  * CR4.OSXSAVE, APIC_BASE.EN, XCR0). The XCR0 bits offered are those XSETBV
- * accepts (fpu_guest_xcr0_mask) within the model's x87|SSE|AVX.
+ * accepts (fpu_guest_xcr0_mask) within the model's x87|SSE|AVX; the guest
+ * TSC runs at the host's rate (timer_tsc_hz), which leaf 0x15 reports on Intel.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
+#include "rt/timer.h"
 #include "vmm/cpuid_model.h"
 #include "vmm/dev/lapic.h"
 #include "vmm/dev/platform.h"
@@ -36,7 +38,8 @@ void vmm_handle_cpuid(struct vcpu *v)
 	struct cpuid_out r;
 
 	v->stats.cpuid++;
-	cpuid_model_init(&m, host_cpuid, NULL, p ? plat_nr_vcpus(p) : 1, fpu_guest_xcr0_mask());
+	cpuid_model_init(&m, host_cpuid, NULL, p ? plat_nr_vcpus(p) : 1, fpu_guest_xcr0_mask(),
+			 timer_tsc_hz());
 	r = cpuid_model_query(&m, &view, (u32)v->regs.rax, (u32)v->regs.rcx);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;

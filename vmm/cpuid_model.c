@@ -66,7 +66,7 @@ static const struct cpuid_mask masks[] = {
 static bool passed(const struct cpuid_model *m, u32 leaf)
 {
 	switch (leaf) {
-	case 0: case 1: case 2: case 6: case 7: case 0x15: case 0x16:
+	case 0: case 1: case 2: case 6: case 7: case 0x16:
 		return true;
 	case 4:
 		return m->vendor == CPUID_VENDOR_INTEL;
@@ -100,7 +100,7 @@ static unsigned order(unsigned n) /* ceil(log2(n)) */
 }
 
 void cpuid_model_init(struct cpuid_model *m, struct cpuid_out (*host)(void *ctx, u32 leaf, u32 sub),
-		      void *ctx, unsigned nr_vcpus, u64 xcr0_mask)
+		      void *ctx, unsigned nr_vcpus, u64 xcr0_mask, u64 tsc_hz)
 {
 	struct cpuid_out r = host(ctx, 0, 0), x;
 
@@ -110,6 +110,11 @@ void cpuid_model_init(struct cpuid_model *m, struct cpuid_out (*host)(void *ctx,
 	else if (r.ebx == 0x68747541u || r.ebx == 0x6f677948u) /* "AuthenticAMD", "HygonGenuine" */
 		m->vendor = CPUID_VENDOR_AMD;
 	m->max_basic = r.eax < 0x1f ? r.eax : 0x1f;
+	if (m->vendor == CPUID_VENDOR_INTEL && tsc_hz && tsc_hz <= 0xffffffffull) {
+		m->tsc_hz = tsc_hz; /* leaf 0x15 tells it: Linux needs no PIT calibration */
+		if (m->max_basic < 0x15)
+			m->max_basic = 0x15;
+	}
 	x = host(ctx, 0x80000000u, 0);
 	m->max_ext = x.eax < 0x80000000u ? 0x80000000u : x.eax;
 	if (m->vendor == CPUID_VENDOR_AMD && (host(ctx, 0x80000001u, 0).ecx & B(22)))
@@ -283,6 +288,12 @@ struct cpuid_out cpuid_model_query(const struct cpuid_model *m, const struct cpu
 	}
 	if (leaf == 0xd)
 		return leaf_xsave(m, v, sub);
+	if (leaf == 0x15) {
+		/* TSC / "crystal" = 1 / 1, crystal = the TSC's rate: exact to 1 Hz. */
+		if (m->tsc_hz)
+			r = (struct cpuid_out){ 1, 1, (u32)m->tsc_hz, 0 };
+		return r;
+	}
 	if ((leaf == 0xb || leaf == 0x1f) && m->vendor == CPUID_VENDOR_INTEL)
 		return leaf_topology(m, v->index, sub);
 	if (leaf == 0x8000001eu && m->vendor == CPUID_VENDOR_AMD) {

@@ -23,6 +23,7 @@ struct cpuid_model {
 	unsigned nr_vcpus;
 	u32 max_basic, max_ext;  /* the guest's, after clamping */
 	u64 xcr0_mask;           /* XCR0 bits offered: host's & the allowed set */
+	u64 tsc_hz;              /* the guest TSC's rate (leaf 0x15 on Intel), 0 = unknown */
 };
 
 /* XCR0 components a guest may ever use: x87, SSE, AVX. */
@@ -32,9 +33,9 @@ struct cpuid_model {
 #define KEEL_CPUID_SIG_WORD 0x6c65654bu /* "Keel" in ebx, ecx and edx */
 
 /* The model for a VM of nr_vcpus vCPUs; xcr0_mask further limits XCR0 (the
- * bits XSETBV accepts). */
+ * bits XSETBV accepts); tsc_hz is the guest TSC's rate (0 = unknown). */
 void cpuid_model_init(struct cpuid_model *m, struct cpuid_out (*host)(void *ctx, u32 leaf, u32 sub),
-		      void *ctx, unsigned nr_vcpus, u64 xcr0_mask);
+		      void *ctx, unsigned nr_vcpus, u64 xcr0_mask, u64 tsc_hz);
 
 /* What the vCPU state changes in the answer. */
 struct cpuid_vcpu_view {

@@ -57,7 +57,7 @@ static struct cpuid_out q(unsigned nr, unsigned index, u32 leaf, u32 sub, u64 xc
 	struct cpuid_vcpu_view v = { .index = index, .osxsave = true, .apic_enabled = true,
 				     .xcr0 = xcr0 };
 
-	cpuid_model_init(&m, host, NULL, nr, ~0ull);
+	cpuid_model_init(&m, host, NULL, nr, ~0ull, 2500000000ull);
 	return cpuid_model_query(&m, &v, leaf, sub);
 }
 
@@ -184,13 +184,28 @@ static void test_xcr0_policy(void **state)
 
 	SCENARIO("XSETBV accepting only x87|SSE: AVX and AVX2 hidden");
 	amd = false;
-	cpuid_model_init(&m, host, NULL, 1, 0x3);
+	cpuid_model_init(&m, host, NULL, 1, 0x3, 0);
 	r = cpuid_model_query(&m, &v, 1, 0);
 	assert_false(r.ecx & (1u << 28));
 	assert_false(r.ecx & (1u << 27)); /* OSXSAVE clear in CR4 */
 	r = cpuid_model_query(&m, &v, 7, 0);
 	assert_false(r.ebx & (1u << 5));
 	assert_int_equal(cpuid_model_query(&m, &v, 0xd, 0).eax, 0x3);
+}
+
+static void test_tsc_leaf(void **state)
+{
+	struct cpuid_out r;
+
+	SCENARIO("leaf 0x15 gives the TSC rate on Intel; 0 on AMD");
+	amd = false;
+	r = q(1, 0, 0x15, 0, 1);
+	assert_int_equal(r.eax, 1);
+	assert_int_equal(r.ebx, 1);
+	assert_int_equal(r.ecx, 2500000000u);
+	amd = true;
+	assert_int_equal(q(1, 0, 0x15, 0, 1).ecx, 0);
+	amd = false;
 }
 
 static void test_ranges(void **state)
@@ -214,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_amd_topology),
 		cmocka_unit_test(test_xsave),
 		cmocka_unit_test(test_xcr0_policy),
+		cmocka_unit_test(test_tsc_leaf),
 		cmocka_unit_test(test_ranges),
 	};
 

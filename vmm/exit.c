@@ -9,6 +9,8 @@
 #include <keel/host.h>
 #include "mmu/mmu.h"
 #include "vmm/dev/platform.h"
+#include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 static const char *const exit_names[] = {
@@ -138,6 +140,39 @@ static void handle_hlt(struct vcpu *v)
 		v->halted = true;
 }
 
+/* 0F 01 D8-DF: VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA. */
+static bool is_svm_insn(struct vcpu *v)
+{
+	u8 b[INSN_MAX_LEN];
+	size_t n = vmm_fetch_insn(v, b, sizeof(b));
+	struct insn_prefixes p;
+
+	if (!insn_prefixes(b, n, vcpu_code_bits(&v->regs), &p) || p.len + 3 > n)
+		return false;
+	return b[p.len] == 0x0f && b[p.len + 1] == 0x01 && (b[p.len + 2] & 0xf8) == 0xd8;
+}
+
+/*
+ * An intercepted guest exception (SVM: #GP). The CPU raises #GP for an SVM
+ * instruction at CPL > 0 before its intercept: to the guest, which is not
+ * offered SVM, that is #UD. Any other #GP goes back to the guest as it was
+ * (one raised during event delivery never gets here: svm.c redelivers).
+ */
+static void handle_exception(struct vcpu *v)
+{
+	const struct vm_exit *e = &v->exit;
+
+	if (e->exc.vector != X86_VEC_GP) {
+		stop_with_dump(v, "unexpected intercepted exception");
+		return;
+	}
+	if (!e->vectoring && is_svm_insn(v)) {
+		vmm_inject_exception(v, X86_VEC_UD, false, 0);
+		return;
+	}
+	vmm_inject_exception(v, X86_VEC_GP, true, e->exc.error);
+}
+
 void vmm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	v->stats.exceptions++;
@@ -209,6 +244,7 @@ void vmm_handle_exit(struct vcpu *v)
 	case EXIT_PREEMPT:  /* the slice ended: the run loop does the rest */
 		v->stats.preempts++;
 		break;
+	case EXIT_NONE:     /* the backend dealt with it */
 	case EXIT_IRQ_WINDOW:
 	case EXIT_NMI_WINDOW:
 	case EXIT_IRET:
@@ -218,6 +254,9 @@ void vmm_handle_exit(struct vcpu *v)
 		break;
 	case EXIT_VIRT_INSN:
 		handle_virt_insn(v);
+		break;
+	case EXIT_EXCEPTION:
+		handle_exception(v);
 		break;
 	case EXIT_SHUTDOWN:
 		stop_with_dump(v, "guest triple fault (shutdown)");

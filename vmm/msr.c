@@ -12,19 +12,40 @@
 #include "vmm/msr_policy.h"
 #include "vmm/vmm.h"
 
+/* The host facts the policy needs, read once (they never change). */
+struct host_facts {
+	bool ready;
+	enum cpuid_vendor vendor;
+	unsigned phys_bits;
+	bool nx;
+};
+
+static const struct host_facts *host_facts(void)
+{
+	static struct host_facts h;
+	u32 vendor;
+
+	if (h.ready)
+		return &h;
+	vendor = cpuid(0).ebx;
+	h.vendor = vendor == 0x756e6547u ? CPUID_VENDOR_INTEL :
+		   (vendor == 0x68747541u || vendor == 0x6f677948u) ? CPUID_VENDOR_AMD :
+								        CPUID_VENDOR_OTHER;
+	h.phys_bits = cpuid_has_leaf(0x80000008u) ? cpuid(0x80000008u).eax & 0xff : 36;
+	h.nx = cpuid_has_leaf(0x80000001u) && (cpuid(0x80000001u).edx & CPUID_80000001_EDX_NX);
+	h.ready = true; /* racing first users compute the same values */
+	return &h;
+}
+
 static void env_of(struct vcpu *v, struct msr_env *e)
 {
-	u32 vendor = cpuid(0).ebx;
-	bool ext8 = cpuid_has_leaf(0x80000008u);
+	const struct host_facts *h = host_facts();
 
 	*e = (struct msr_env){
-		.vendor = vendor == 0x756e6547u ? CPUID_VENDOR_INTEL :
-			  (vendor == 0x68747541u || vendor == 0x6f677948u) ? CPUID_VENDOR_AMD :
-									       CPUID_VENDOR_OTHER,
-		.phys_bits = ext8 ? cpuid(0x80000008u).eax & 0xff : 36,
+		.vendor = h->vendor,
+		.phys_bits = h->phys_bits,
 		.host_tsc = rdtsc(),
-		.nx = cpuid_has_leaf(0x80000001u) &&
-		      (cpuid(0x80000001u).edx & CPUID_80000001_EDX_NX),
+		.nx = h->nx,
 		.regs = &v->regs,
 	};
 }

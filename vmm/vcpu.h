@@ -82,6 +82,8 @@ struct vm_exit {
 	u64 next_rip;     /* 0 when the hardware did not tell */
 	u32 insn_len;     /* 0 when the hardware did not tell */
 	bool vectoring;   /* the exit interrupted the delivery of an event */
+	bool vectoring_exc;  /* ... of a hardware exception */
+	u8 vectoring_vector; /* ... with this vector */
 	union {
 		struct { u16 port; u8 size; bool in, string, rep; } io;
 		struct { gpa_t gpa; u32 access; bool present, on_walk; } tdp;

@@ -167,7 +167,7 @@ static bool vm_idle(struct vm *vm, struct vcpu *v)
 static void vm_load_fpu(struct vcpu *v)
 {
 	if (!v->fpu_ready) {
-		fpu_reset(v->regs.xcr0);
+		fpu_reset(v->regs.xcr0, v->vm->ops->host_xsave);
 		v->fpu_ready = true;
 		v->xcr0_loaded = v->regs.xcr0;
 	} else if (v->regs.xcr0 != v->xcr0_loaded && fpu_guest_xcr0_mask()) {

@@ -8,3 +8,7 @@ KEEL_SRCS += $(VMM_SRCS)
 # The instruction decoder is pure: tested hosted.
 HOSTED_TESTS += vmm_insn_decode_test
 $(call hosted_program,vmm_insn_decode_test,vmm/insn_decode.c vmm/insn_decode_test.c,-lcmocka)
+
+# The entry states (vcpu_state.c) are pure: tested hosted.
+HOSTED_TESTS += vmm_vcpu_state_test
+$(call hosted_program,vmm_vcpu_state_test,vmm/vcpu_state.c vmm/vcpu_state_test.c,-lcmocka)

@@ -17,7 +17,7 @@ void vmm_handle_xsetbv(struct vcpu *v)
 {
 	u64 val = (v->regs.rdx << 32) | (u32)v->regs.rax;
 
-	if (!(v->regs.cr4 & X86_CR4_OSXSAVE)) {
+	if (!(v->regs.cr4 & X86_CR4_OSXSAVE) || !fpu_guest_xcr0_mask()) {
 		vmm_inject_exception(v, X86_VEC_UD, false, 0);
 		return;
 	}

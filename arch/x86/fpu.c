@@ -12,9 +12,17 @@
 #define FCW_RESET 0x37fu
 #define XCR0_KEEL_ALLOWS (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512 | XCR0_PKRU)
 
+/*
+ * XSAVE for guests needs CR4.OSXSAVE in the host (XSETBV, XRSTOR). Keel
+ * turns it on where the backend allows (vendor_ops.host_xsave: VMX); on
+ * SVM only a firmware that left it on gives guests XSAVE, because turning
+ * it on in Keel makes QEMU's TCG SVM reset the machine at the next VMRUN
+ * (seen with -cpu qemu64,+xsave). Without it the reset below is FNINIT +
+ * FXRSTOR (x87, MXCSR, XMM), the CPUID model hides XSAVE and XSETBV is #UD.
+ */
 static bool has_xsave(void)
 {
-	return cpuid(1).ecx & CPUID_1_ECX_XSAVE;
+	return (cpuid(1).ecx & CPUID_1_ECX_XSAVE) && (read_cr4() & X86_CR4_OSXSAVE);
 }
 
 static u64 cpu_xcr0_bits(void)
@@ -78,11 +86,14 @@ static void reset_fxsave(void)
 	asm volatile("fninit; fxrstor64 (%0)" : : "r"(area) : "memory");
 }
 
-void fpu_reset(u64 xcr0)
+void fpu_reset(u64 xcr0, bool enable_xsave)
 {
-	u64 all = cpu_xcr0_bits();
+	u64 all;
 
-	write_cr4(read_cr4() | X86_CR4_OSFXSR | (all ? X86_CR4_OSXSAVE : 0));
+	write_cr4(read_cr4() | X86_CR4_OSFXSR);
+	if (enable_xsave && (cpuid(1).ecx & CPUID_1_ECX_XSAVE))
+		write_cr4(read_cr4() | X86_CR4_OSXSAVE);
+	all = cpu_xcr0_bits();
 	if (all) {
 		reset_xsave(all);
 		fpu_set_xcr0(xcr0 & all);

@@ -25,6 +25,7 @@
 u64 fpu_guest_xcr0_mask(void);
 /* Architectural XSETBV checks on the value (not the CPL): #GP when false. */
 bool fpu_xcr0_valid(u64 xcr0, u64 mask);
-/* All state to its initial values, then XCR0 = xcr0. */
-void fpu_reset(u64 xcr0);
+/* All state to its initial values, then XCR0 = xcr0; with enable_xsave
+ * CR4.OSXSAVE is turned on first when the CPU has XSAVE. */
+void fpu_reset(u64 xcr0, bool enable_xsave);
 void fpu_set_xcr0(u64 xcr0);

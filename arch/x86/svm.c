@@ -30,6 +30,7 @@ struct svm_cpu {
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	void *iopm, *msrpm;
+	bool gp_paused; /* #GP intercept off for one entry (svm_gp_in_delivery) */
 };
 
 static u32 svm_features; /* CPUID 8000_000A:EDX */
@@ -121,6 +122,9 @@ static void init_control(struct vmcb_control *c, const struct svm_vcpu *sv)
 	c->intercept4 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+	/* #GP, so that an SVM instruction at CPL > 0 (the CPU's #GP comes
+	 * before the intercept) can be turned into the guest's #UD too. */
+	c->exceptions = BIT(13);
 	c->iopm_base_pa = pa(sv->iopm);
 	c->msrpm_base_pa = pa(sv->msrpm);
 	c->asid = SVM_GUEST_ASID;
@@ -187,6 +191,19 @@ static u64 svm_reinjection(u64 info)
 	return info;
 }
 
+/* #GP is intercepted only for SVM instructions at CPL > 0 (vmm/exit.c). A
+ * #GP raised while the CPU delivered an event (a broken IDT, say) is not
+ * Keel's business: the event is delivered again with the intercept off for
+ * that one entry, so the CPU escalates as it would (#DF, shutdown). */
+static void svm_gp_in_delivery(struct vcpu *v, struct svm_vcpu *sv)
+{
+	if (v->exit.kind != EXIT_EXCEPTION || v->exit.exc.vector != 13 || !v->exit.vectoring)
+		return;
+	sv->vmcb->ctl.exceptions &= ~BIT(13);
+	sv->gp_paused = true;
+	v->exit.kind = EXIT_NONE; /* nothing for generic code; event_inj re-delivers */
+}
+
 static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 {
 	struct svm_vcpu *sv = v->hw;
@@ -199,6 +216,11 @@ static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
 	svm_vmcb_to_regs(&v->regs, vmcb);
 	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
+	if (sv->gp_paused) {
+		sv->gp_paused = false;
+		vmcb->ctl.exceptions |= BIT(13);
+	}
+	svm_gp_in_delivery(v, sv);
 	if (v->exit.kind == EXIT_IRET) {
 		/* The IRET has not run yet: NMI blocking ends once it has. */
 		vmcb->ctl.intercept3 &= ~SVM_INTERCEPT_IRET;
@@ -296,6 +318,7 @@ const struct vendor_ops svm_ops = {
 	.name = "svm",
 	.tdp_name = "npt",
 	.tdp_format = &spte_format_npt,
+	.host_xsave = false, /* QEMU's TCG SVM resets with it: arch/x86/fpu.c */
 	.detect = svm_detect,
 	.check = svm_check,
 	.tdp_max_level = svm_tdp_max_level,

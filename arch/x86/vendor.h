@@ -16,6 +16,8 @@ struct vendor_ops {
 	const char *name;     /* "svm" or "vmx" */
 	const char *tdp_name; /* "npt" or "ept" */
 	const struct spte_format *tdp_format;
+	/* Keel may turn on CR4.OSXSAVE to give guests XSAVE (arch/x86/fpu.h). */
+	bool host_xsave;
 
 	/* CPUID says this CPU is of our vendor (AMD / Intel). */
 	bool (*detect)(void);

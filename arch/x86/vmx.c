@@ -444,6 +444,7 @@ const struct vendor_ops vmx_ops = {
 	.name = "vmx",
 	.tdp_name = "ept",
 	.tdp_format = &spte_format_ept,
+	.host_xsave = true,
 	.detect = vmx_detect,
 	.check = vmx_check,
 	.tdp_max_level = vmx_tdp_max_level,

@@ -66,6 +66,8 @@ void vmx_decode_exit(struct vcpu *v)
 	e->qual[1] = vmx_vmread(VMCS_IDT_VEC_INFO);
 	e->kind = vmx_exit_kind(reason, intr);
 	e->vectoring = e->qual[1] & INTR_INFO_VALID;
+	e->vectoring_exc = ((e->qual[1] & INTR_INFO_TYPE) >> 8) == INTR_TYPE_HW_EXCEPTION;
+	e->vectoring_vector = (u8)e->qual[1];
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAIL) && vmx_exit_has_insn_len(basic)) {
 		e->insn_len = (u32)vmx_vmread(VMCS_EXIT_INSN_LEN);
 		e->next_rip = v->regs.rip + e->insn_len;

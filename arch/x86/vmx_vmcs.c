@@ -317,6 +317,10 @@ static void load_event(struct vmcs_batch *b, struct vmx_vcpu *hw)
 	struct vmx_event *ev = &hw->pending;
 
 	put(b, VMCS_ENTRY_INTR_INFO, ev->info);
+	/* Keel's single-step #DB after an emulated instruction replaces the
+	 * one the CPU may have left pending (BS in the pending-debug field). */
+	if (ev->info == (INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 1))
+		put(b, VMCS_GUEST_PENDING_DBG, 0);
 	if (ev->info & INTR_INFO_HAS_ERROR)
 		put(b, VMCS_ENTRY_EXC_ERROR, ev->error);
 	if (ev->info)
@@ -370,6 +374,7 @@ static u32 guest_interruptibility(const struct vcpu_regs *r)
 int vmx_load_guest(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	const struct vcpu_regs *r = &v->regs;
+	u32 intr;
 	struct vmcs_batch b = { 0 };
 	struct vmx_guest_ctx now = { r->cr0, r->cr3, r->cr4, r->efer };
 
@@ -382,7 +387,13 @@ int vmx_load_guest(struct vcpu *v, struct vmx_vcpu *hw)
 	load_guest_msrs(hw, r);
 	if (r->dr6 != hw->dr6) /* not in the VMCS: the CPU's DR6 is the guest's */
 		asm volatile("mov %0, %%dr6" : : "r"(hw->dr6 = r->dr6));
-	put(&b, VMCS_GUEST_INTERRUPTIBILITY, guest_interruptibility(r));
+	intr = guest_interruptibility(r);
+	/* Injecting an NMI (new, or one whose delivery an exit interrupted)
+	 * needs NMI blocking clear: the delivery sets it (SDM 26.3.1.5). */
+	if ((hw->pending.info & (INTR_INFO_VALID | INTR_INFO_TYPE)) ==
+	    (INTR_INFO_VALID | (INTR_TYPE_NMI << 8)))
+		intr &= ~VMX_INTR_NMI;
+	put(&b, VMCS_GUEST_INTERRUPTIBILITY, intr);
 	put(&b, VMCS_GUEST_RIP, r->rip);
 	put(&b, VMCS_GUEST_RSP, r->rsp);
 	put(&b, VMCS_GUEST_RFLAGS, r->rflags | BIT(1)); /* bit 1 is always 1 */

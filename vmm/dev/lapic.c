@@ -124,8 +124,10 @@ static void raise_error(struct lapic *a, u32 bits)
 
 void lapic_accept_irq(struct lapic *a, u8 vector, bool level)
 {
-	if (!lapic_hw_enabled(a))
+	if (!lapic_sw_enabled(a)) {
+		a->dropped++; /* disabled (globally or by SVR): fixed interrupts are not accepted */
 		return;
+	}
 	if (vector < 16) {
 		raise_error(a, ESR_RECV_ILLEGAL);
 		return;

@@ -60,6 +60,7 @@ struct lapic {
 	bool nmi_pending, init_pending, sipi_pending;
 	u8 sipi_vector;
 	u64 ipis_self, ipis_other, msr_gp, timer_fired;
+	u64 dropped;          /* fixed interrupts refused while disabled */
 };
 
 void lapic_init(struct lapic *a, const struct lapic_env *env, unsigned vcpu);
@@ -77,8 +78,9 @@ int lapic_wrmsr(struct lapic *a, u32 msr, u64 val);
  * xAPIC mode. */
 bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val);
 
-/* An interrupt message for this APIC (fixed delivery): vectors below 16
- * are refused with ESR "receive illegal vector". */
+/* An interrupt message for this APIC (fixed delivery): refused (counted)
+ * while the APIC is disabled, globally or by SVR (NMIs are still taken);
+ * vectors below 16 are refused with ESR "receive illegal vector". */
 void lapic_accept_irq(struct lapic *a, u8 vector, bool level);
 void lapic_accept_nmi(struct lapic *a);
 /* Does this APIC match a destination (physical ID or logical mask)? */

@@ -104,6 +104,11 @@ static void test_level_eoi_broadcast(void **state)
 static void test_svr_masks(void **state)
 {
 	SCENARIO("SVR software disable masks the LVTs and keeps them masked");
+	lapic_accept_irq(&apic, 0x41, false); /* software-disabled: refused */
+	assert_int_equal(lapic_pending_vector(&apic), -1);
+	assert_int_equal(apic.dropped, 1);
+	lapic_accept_nmi(&apic);
+	assert_true(lapic_take_nmi(&apic));
 	sw_enable();
 	wr(0x350, 0x700); /* LINT0 ExtINT unmasked */
 	assert_int_equal(rd(0x350), 0x700);

@@ -10,6 +10,7 @@
 #include <keel/errno.h>
 #include <keel/host.h>
 #include <keel/string.h>
+#include <stdarg.h>
 #include "vmm/dev/acpi_pm.h"
 #include "vmm/dev/fw_cfg.h"
 #include "vmm/dev/ioapic.h"
@@ -472,4 +473,59 @@ void plat_get_counters(const struct plat *p, struct plat_counters *out)
 			}
 		}
 	}
+}
+
+/* ---- the report line ---- */
+struct fmt {
+	char *buf;
+	size_t len, pos;
+};
+
+__printf(2, 3) static void put(struct fmt *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (f->pos + 1 >= f->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(f->buf + f->pos, f->len - f->pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		f->pos = MIN(f->pos + (size_t)n, f->len - 1);
+}
+
+static unsigned long long ull(u64 v)
+{
+	return (unsigned long long)v;
+}
+
+size_t plat_format_counters(const struct plat_counters *c, char *buf, size_t len)
+{
+	struct fmt f = { .buf = buf, .len = len };
+	const char *sep = " (";
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	put(&f, "open_bus=%llu", ull(c->open_bus_reads + c->open_bus_writes));
+	for (unsigned i = 0; i < PLAT_TOP_PORTS && c->top_ports[i].count; i++, sep = " ")
+		put(&f, "%s0x%x:%llu", sep, c->top_ports[i].port, ull(c->top_ports[i].count));
+	if (c->top_ports[0].count)
+		put(&f, ")");
+	put(&f, " pci=%llu msr_gp=%llu", ull(c->pci_config), ull(c->msr_gp));
+	if (c->msr_gp)
+		put(&f, " (last 0x%x)", c->msr_gp_last);
+	sep = " irqs=";
+	for (unsigned i = 0; i < ARRAY_SIZE(c->irqs); i++) {
+		if (!c->irqs[i])
+			continue;
+		put(&f, "%s%u:%llu", sep, i, ull(c->irqs[i]));
+		sep = ",";
+	}
+	put(&f, " ipis_other=%llu serial=tx:%llu,rx:%llu", ull(c->ipis_other), ull(c->serial_tx),
+	    ull(c->serial_rx));
+	if (c->serial_overruns)
+		put(&f, ",overruns:%llu", ull(c->serial_overruns));
+	return f.pos;
 }

@@ -157,6 +157,10 @@ struct plat_counters {
 	u32 msr_gp_last;                    /* the last such MSR */
 };
 void plat_get_counters(const struct plat *p, struct plat_counters *out);
+/* One line for the run's report, e.g. "open_bus=67 (0x64:20 0x2f8:8) pci=4
+ * msr_gp=2 (last 0xc0011234) irqs=0:812,4:35 ipis_other=0 serial=tx:9120,rx:3";
+ * truncated to len. Returns the length written. */
+size_t plat_format_counters(const struct plat_counters *c, char *buf, size_t len);
 /* vmm/msr.c reports every MSR access it answers with #GP, so the summary
  * has one count (platform MSRs count themselves). */
 void plat_note_msr_gp(struct plat *p, u32 msr);

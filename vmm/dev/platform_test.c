@@ -264,6 +264,26 @@ static void test_serial(void **state)
 	assert_int_equal(in(0x3f8, 1), 'z');
 }
 
+static void test_report_line(void **state)
+{
+	struct plat_counters c;
+	char line[256], tiny[12];
+
+	SCENARIO("the counters' report line, and its truncation");
+	(void)in(0x64, 1);
+	(void)in(0x64, 1);
+	(void)in(0x2f8, 1);
+	outp(0xcf8, 4, 0x80000000u);
+	outp(0x3f8, 1, 'x');
+	plat_note_msr_gp(p, 0xc0011234);
+	plat_get_counters(p, &c);
+	plat_format_counters(&c, line, sizeof(line));
+	assert_string_equal(line, "open_bus=3 (0x64:2 0x2f8:1) pci=1 msr_gp=1 (last 0xc0011234) "
+				  "ipis_other=0 serial=tx:1,rx:0");
+	assert_int_equal(plat_format_counters(&c, tiny, sizeof(tiny)), sizeof(tiny) - 1);
+	assert_string_equal(tiny, "open_bus=3 ");
+}
+
 static void test_msrs(void **state)
 {
 	struct plat_counters c;
@@ -292,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pit_to_lapic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msrs, setup, teardown),
 	};
 
