@@ -146,6 +146,24 @@ static u32 xsave_size(const struct cpuid_model *m, u64 xcr0)
 	return size;
 }
 
+/* Bytes of the compacted-format area (XSAVEC) for the components in 'xcr0'. */
+static u32 xsave_compacted_size(const struct cpuid_model *m, u64 xcr0)
+{
+	u32 size = 512 + 64;
+
+	for (unsigned i = 2; i < 64; i++) {
+		struct cpuid_out c;
+
+		if (!(xcr0 & (1ull << i)))
+			continue;
+		c = m->host(m->ctx, 0xd, i);
+		if (c.ecx & B(1))
+			size = (size + 63) & ~63u; /* 64-byte aligned component */
+		size += c.eax;
+	}
+	return size;
+}
+
 static struct cpuid_out leaf_xsave(const struct cpuid_model *m, const struct cpuid_vcpu_view *v,
 				   u32 sub)
 {
@@ -159,8 +177,12 @@ static struct cpuid_out leaf_xsave(const struct cpuid_model *m, const struct cpu
 		r.ebx = xsave_size(m, v->xcr0 & m->xcr0_mask);
 		r.ecx = xsave_size(m, m->xcr0_mask);
 	} else if (sub == 1) {
-		/* XSAVEOPT, XSAVEC, XGETBV1; not XSAVES (no IA32_XSS). */
+		/* XSAVEOPT, XSAVEC, XGETBV1; not XSAVES (no IA32_XSS). EBX is
+		 * the compacted size for XCR0 | XSS (XSS = 0): XSAVEC's size,
+		 * which Linux uses when XSAVEC is offered. */
 		r.eax = m->host(m->ctx, 0xd, 1).eax & (B(0) | B(1) | B(2));
+		if (r.eax & B(1))
+			r.ebx = xsave_compacted_size(m, v->xcr0 & m->xcr0_mask);
 	} else if (sub < 64 && (m->xcr0_mask & (1ull << sub)) && sub >= 2) {
 		r = m->host(m->ctx, 0xd, sub);
 		r.ecx &= B(1); /* aligned-in-compacted bit only; not supervisor state */

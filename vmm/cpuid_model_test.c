@@ -170,6 +170,8 @@ static void test_xsave(void **state)
 	assert_int_equal(r.ecx, 832);
 	assert_int_equal(q(1, 0, 0xd, 0, 0x7).ebx, 832);
 	assert_int_equal(q(1, 0, 0xd, 1, 0x7).eax, 0x7); /* no XSAVES */
+	assert_int_equal(q(1, 0, 0xd, 1, 0x7).ebx, 832); /* XSAVEC size (Linux checks it) */
+	assert_int_equal(q(1, 0, 0xd, 1, 0x3).ebx, 576);
 	assert_int_equal(q(1, 0, 0xd, 2, 0x7).eax, 256);
 	assert_int_equal(q(1, 0, 0xd, 2, 0x7).ebx, 576);
 	assert_int_equal(q(1, 0, 0xd, 5, 0x7).eax, 0);   /* AVX-512 not offered */

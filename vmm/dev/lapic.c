@@ -84,6 +84,11 @@ static int vhighest(const u32 *r)
 	return -1;
 }
 
+bool lapic_irr_test(const struct lapic *a, u8 vector)
+{
+	return vtest(a->irr, vector);
+}
+
 static u32 ppr(const struct lapic *a)
 {
 	int isrv = vhighest(a->isr);

@@ -83,6 +83,8 @@ bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val);
  * vectors below 16 are refused with ESR "receive illegal vector". */
 void lapic_accept_irq(struct lapic *a, u8 vector, bool level);
 void lapic_accept_nmi(struct lapic *a);
+/* Is the vector requested (IRR)? */
+bool lapic_irr_test(const struct lapic *a, u8 vector);
 /* Does this APIC match a destination (physical ID or logical mask)? */
 bool lapic_match_dest(const struct lapic *a, u32 dest, bool logical);
 

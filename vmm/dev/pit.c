@@ -3,7 +3,9 @@
  * The 8254 (pit.h): modes 0-5 (1 and 5 as gate-triggered 0 and 4), binary
  * counting (BCD is stored and reported, the count runs binary), counter
  * latch, read-back, LSB/MSB access. Channel 0's IRQ 0 is an edge at each
- * rising OUT; periods missed while Keel was away coalesce into one edge.
+ * rising OUT. Periods that ended while Keel was away (modes 2 and 3) are
+ * owed and re-injected one at a time once the guest took the previous
+ * one (pit_reinject, as KVM's PIT does by default), up to PIT_MAX_OWED.
  */
 #include "vmm/dev/pit.h"
 #include "vmm/dev/layout.h"
@@ -83,7 +85,8 @@ static void schedule(struct pit *pit, u64 now)
 	switch (c->mode) {
 	case 2:
 	case 3:
-		at = (d / n + 1) * n;
+		pit->next_period = d / n + 1;
+		at = pit->next_period * n;
 		break;
 	case 0:
 	case 1:
@@ -107,13 +110,41 @@ void pit_init(struct pit *pit, const struct dev_irq *irq)
 		pit->ch[i] = (struct pit_channel){ .count = 0x10000, .gate = i != 2, .rw = 3 };
 }
 
+/* Periods of channel 0 that ended by 'now' since the pending one (>= 1). */
+static u64 periods_due(const struct pit *pit, u64 now)
+{
+	const struct pit_channel *c = &pit->ch[0];
+	u64 k = elapsed(c, now) / c->count;
+
+	if ((c->mode != 2 && c->mode != 3) || k < pit->next_period)
+		return 1;
+	return k - pit->next_period + 1;
+}
+
 void pit_advance(struct pit *pit, u64 now)
 {
+	u64 due;
+
 	if (pit->next_irq_ns == PLAT_NO_EVENT || now < pit->next_irq_ns)
 		return;
+	due = periods_due(pit, now);
 	pit->irqs++;
 	dev_irq_pulse(&pit->irq);
+	/* The periods Keel was away for are owed, not lost: a guest counting
+	 * ticks (Linux's jiffies) gets them one by one (pit_reinject). */
+	pit->owed = MIN(pit->owed + due - 1, PIT_MAX_OWED);
 	schedule(pit, now);
+}
+
+bool pit_reinject(struct pit *pit)
+{
+	if (!pit->owed)
+		return false;
+	pit->owed--;
+	pit->irqs++;
+	pit->reinjected++;
+	dev_irq_pulse(&pit->irq);
+	return true;
 }
 
 u64 pit_next_event_ns(const struct pit *pit)
@@ -130,8 +161,10 @@ static void load(struct pit *pit, unsigned ch, u32 count, u64 now)
 	c->null_count = false;
 	c->load_ns = now;
 	c->frozen = 0;
-	if (ch == 0)
+	if (ch == 0) {
+		pit->owed = 0;
 		schedule(pit, now);
+	}
 }
 
 static void set_gate(struct pit *pit, unsigned ch, bool gate, u64 now)
@@ -201,6 +234,8 @@ static void control(struct pit *pit, u8 val, u64 now)
 		c->mode -= 4; /* 6, 7 are aliases of 2, 3 */
 	c->bcd = val & 1;
 	c->counting = false; /* until a count is written */
+	if (sc == 0)
+		pit->owed = 0;
 	c->null_count = true;
 	c->write_msb = c->read_msb = false;
 	c->latched = c->status_latched = false;

@@ -28,7 +28,9 @@ struct pit {
 	struct pit_channel ch[3];
 	u8 port61;          /* bits 0-3 as written */
 	u64 next_irq_ns;    /* channel 0, PLAT_NO_EVENT when none */
-	u64 irqs;
+	u64 owed;           /* channel 0 periods not yet delivered */
+	u64 next_period;    /* modes 2/3: index of the period whose end is next_irq_ns */
+	u64 irqs, reinjected;
 	struct dev_irq irq;
 };
 
@@ -37,5 +39,9 @@ u8 pit_read(struct pit *pit, u16 port, u64 now);
 void pit_write(struct pit *pit, u16 port, u8 val, u64 now);
 void pit_advance(struct pit *pit, u64 now);
 u64 pit_next_event_ns(const struct pit *pit);
+/* Deliver one owed channel 0 period (the caller checks that the guest took
+ * the previous IRQ 0); false when none is owed. */
+#define PIT_MAX_OWED 1000
+bool pit_reinject(struct pit *pit);
 /* A channel's OUT pin now (tests, port 0x61). */
 bool pit_out(const struct pit *pit, unsigned ch, u64 now);

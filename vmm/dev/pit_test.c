@@ -58,10 +58,22 @@ static void test_mode2_periodic(void **state)
 	fake_now = pit_next_event_ns(&pit);
 	pit_advance(&pit, fake_now);
 	assert_int_equal(rises, 2);
-	fake_now += 10 * ticks_ns(1193);
+	fake_now += 10 * ticks_ns(1193) + 10; /* ten periods later */
 	pit_advance(&pit, fake_now);
 	assert_int_equal(rises, 3);
 	assert_true(pit_next_event_ns(&pit) > fake_now);
+	/* The 9 periods in between are owed, delivered one by one. */
+	assert_int_equal(pit.owed, 9);
+	for (int i = 0; i < 9; i++)
+		assert_true(pit_reinject(&pit));
+	assert_false(pit_reinject(&pit));
+	assert_int_equal(rises, 12);
+	/* Reprogramming forgets the debt. */
+	fake_now += 5 * ticks_ns(1193);
+	pit_advance(&pit, fake_now);
+	assert_true(pit.owed > 0);
+	pit_write(&pit, 0x43, 0x34, fake_now);
+	assert_int_equal(pit.owed, 0);
 }
 
 static void test_mode0_once(void **state)

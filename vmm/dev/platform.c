@@ -419,11 +419,30 @@ int plat_extint_accept(struct plat *p, unsigned vcpu)
 }
 
 /* ---- time ---- */
+/* The guest took the last IRQ 0: it waits neither in the 8259 (an
+ * unmasked IRR bit 0) nor in a local APIC (the IRR bit of GSI 2's vector). */
+static bool pit_irq_taken(struct plat *p)
+{
+	const struct pic *m = &p->pic.pic[0];
+	u64 r = p->ioapic.redir[PLAT_GSI_PIT];
+
+	if ((m->irr & ~m->imr) & 1)
+		return false;
+	if (!(r & IOAPIC_REDIR_MASKED)) {
+		for (unsigned i = 0; i < p->cfg.nr_vcpus; i++)
+			if (lapic_irr_test(&p->lapic[i], (u8)r))
+				return false;
+	}
+	return true;
+}
+
 void plat_advance(struct plat *p)
 {
 	u64 t = now(p);
 
 	pit_advance(&p->pit, t);
+	if (p->pit.owed && pit_irq_taken(p))
+		pit_reinject(&p->pit);
 	rtc_advance(&p->rtc, t);
 	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++)
 		lapic_advance(&p->lapic[i], t);
@@ -433,6 +452,8 @@ u64 plat_next_event_ns(struct plat *p)
 {
 	u64 next = MIN(pit_next_event_ns(&p->pit), rtc_next_event_ns(&p->rtc));
 
+	if (p->pit.owed && pit_irq_taken(p))
+		return now(p); /* an owed tick goes in at the next plat_advance */
 	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++)
 		next = MIN(next, lapic_next_event_ns(&p->lapic[i]));
 	return next;

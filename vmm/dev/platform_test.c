@@ -203,7 +203,8 @@ static void test_pit_to_lapic(void **state)
 	struct lapic *a = plat_lapic(p, 0);
 	struct plat_counters c;
 
-	SCENARIO("PIT channel 0 -> GSI 2 -> I/O APIC -> LAPIC vector");
+	SCENARIO("PIT channel 0 -> GSI 2 -> I/O APIC -> LAPIC vector, owed ticks re-injected");
+	outp(0x21, 1, 0xff); /* the 8259 masked, as Linux leaves it */
 	mmio_w(PLAT_LAPIC_BASE + 0xf0, 0x1ff);
 	mmio_w(PLAT_IOAPIC_BASE, 0x10 + 2 * PLAT_GSI_PIT);
 	mmio_w(PLAT_IOAPIC_BASE + 0x10, 0x30);
@@ -217,6 +218,24 @@ static void test_pit_to_lapic(void **state)
 	assert_true(kicks >= 1);
 	plat_get_counters(p, &c);
 	assert_int_equal(c.irqs[0], 1);
+	/* Three periods late: one now, the two owed ones only after the
+	 * guest took the previous one. */
+	lapic_accept_vector(a, 0x30);
+	mmio_w(PLAT_LAPIC_BASE + 0xb0, 0);
+	fake_now += 3 * 1000000;
+	plat_advance(p);
+	assert_int_equal(lapic_pending_vector(a), 0x30);
+	plat_advance(p);
+	plat_get_counters(p, &c);
+	assert_int_equal(c.irqs[0], 2); /* still pending: nothing re-injected */
+	assert_true(plat_next_event_ns(p) > fake_now);
+	lapic_accept_vector(a, 0x30);
+	mmio_w(PLAT_LAPIC_BASE + 0xb0, 0);
+	assert_int_equal(plat_next_event_ns(p), fake_now);
+	plat_advance(p);
+	plat_get_counters(p, &c);
+	assert_int_equal(c.irqs[0], 3);
+	assert_int_equal(lapic_pending_vector(a), 0x30);
 }
 
 static void test_extint(void **state)
