@@ -29,6 +29,8 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(res->vcpu.msr), ull(res->vcpu.cpuid), ull(res->vcpu.hlt),
 		 ull(res->vcpu.hypercalls), ull(res->vcpu.irqs), ull(res->vcpu.preempts),
 		 ull(res->vcpu.windows), ull(res->vcpu.exceptions));
+	if (res->platform[0])
+		log_info("keel: platform: %s\n", res->platform);
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
 	char code[24] = "";

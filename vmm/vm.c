@@ -222,6 +222,7 @@ static void vm_collect(const struct vm *vm, const struct vcpu *v, struct vm_resu
 
 		plat_get_counters(vm->plat, &c);
 		res->open_bus += c.open_bus_reads + c.open_bus_writes;
+		plat_format_counters(&c, res->platform, sizeof(res->platform));
 	}
 	res->has_exit_code = vm->has_exit_code;
 	res->exit_code = vm->exit_code;

@@ -93,6 +93,7 @@ struct vm_result {
 	u64 open_bus;
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
 	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
+	char platform[192];     /* plat_format_counters' line, "" without a platform */
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
 	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */
