@@ -3,8 +3,9 @@
  * The interrupts Keel takes: only in the window around a guest entry, where
  * the host's RFLAGS.IF is set so that a kick IPI makes the CPU leave the
  * guest (svm_run.asm; VMX acknowledges on exit instead). Device interrupts
- * are masked at the local APIC and the 8259s (lapic.c); anything that still
- * arrives is acknowledged and counted.
+ * are masked at the local APIC and the 8259s (lapic.c). host_irq()
+ * (host_timer.c) acknowledges every interrupt and counts it here: kicks, and
+ * the others (the host timer that preempts a guest, host_timer.h).
  */
 #include <keel/host.h>
 #include "arch/x86/irq.h"
@@ -13,17 +14,16 @@
 
 static u64 kicks[KEEL_MAX_CPUS], others[KEEL_MAX_CPUS];
 
-/* From arch/x86/irq.asm, every vector 32-255. */
-void host_irq(u64 vector)
+/* From host_irq() (host_timer.c), for every vector 32-255 taken or
+ * acknowledged on a VM exit, the spurious one included. */
+void irq_count(u64 vector)
 {
 	unsigned cpu = host_cpu_id();
 
-	if (vector == LAPIC_SPURIOUS_VECTOR)
-		return; /* no EOI for the spurious vector */
-	if (cpu < KEEL_MAX_CPUS)
-		__atomic_add_fetch(vector == LAPIC_KICK_VECTOR ? &kicks[cpu] : &others[cpu], 1,
-				   __ATOMIC_RELAXED);
-	lapic_eoi();
+	if (vector == LAPIC_SPURIOUS_VECTOR || cpu >= KEEL_MAX_CPUS)
+		return;
+	__atomic_add_fetch(vector == LAPIC_KICK_VECTOR ? &kicks[cpu] : &others[cpu], 1,
+			   __ATOMIC_RELAXED);
 }
 
 /* A kick that VMX acknowledged on exit (the vector is consumed, the EOI is

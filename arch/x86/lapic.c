@@ -60,7 +60,7 @@ static void mask_local_sources(void)
 		reg_write(reg, reg_read(reg) | LVT_MASKED);
 }
 
-void lapic_init(void)
+void lapic_cpu_init(void)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 

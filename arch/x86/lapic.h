@@ -15,7 +15,7 @@
 
 /* On each CPU, before any other call: masks every local interrupt source
  * (timer, LINT0/1, error, ...); only IPIs and NMIs remain. */
-void lapic_init(void);
+void lapic_cpu_init(void);
 void lapic_mask_pic(void);    /* once: the 8259s (boot CPU) */
 #define LAPIC_SPURIOUS_VECTOR 0xff
 bool lapic_is_x2apic(void);
