@@ -13,9 +13,9 @@
 #define HOST_TIMER_VECTOR 0xf0
 #define HOST_SPURIOUS_VECTOR 0xff
 
-/* Find the LAPIC (xAPIC or x2APIC), mask the legacy PICs and LINT0, and
- * measure the timer's rate against the TSC. False when the CPU has no usable
- * local APIC (then there is no preemption on SVM and idling spins). */
+/* After lapic_cpu_init() (arch/x86/lapic.h): measure the timer's rate
+ * against the TSC. False when the CPU has no local APIC (then there is no
+ * preemption on SVM and idling spins). */
 bool host_timer_init(void);
 bool host_timer_ready(void);
 /* Fire once, 'ns' from now (clamped to the timer's range); 0 disarms. */

@@ -13,6 +13,7 @@ void host_irq(u64 vector);
 void irq_count(u64 vector);
 /* Acknowledge an interrupt the CPU consumed on a VM exit (VMX). */
 void irq_acknowledged(u8 vector);
-/* Per CPU: kick IPIs taken, and other interrupts taken (the host timer). */
+/* Per CPU: kick IPIs taken, and other interrupts taken (should stay 0;
+ * the host timer is not one of them). */
 u64 irq_kicks_taken(unsigned cpu);
 u64 irq_others_taken(unsigned cpu);
