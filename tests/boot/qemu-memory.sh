@@ -14,10 +14,13 @@ boot small --cfg="$cfg"
 check "64 MiB guest passes" test "$boot_status" -eq 0
 check "guest memory size from keel.cfg" log_has "^guest: selftest: 64 MiB of RAM"
 check "ram-1g skipped for want of a 1 GiB boundary" log_has "^guest: SKIP ram-1g: "
-check "summary counts 7 tests run" \
-	log_has "^keel: done guest=selftest result=pass .* tests=7 failures=0 "
+ran=$(grep -c '^guest: PASS ' "$boot_log")
+check "summary counts the $ran tests that ran (the skipped ones not)" \
+	log_has "^keel: done guest=selftest result=pass .* tests=$ran failures=0 "
 check "log = debug lists the memory map" log_has "^keel: memmap [0-9a-f]{16}-[0-9a-f]{16} free$"
-check "log = debug logs unclaimed ports" log_has "in from unclaimed port 0x514 -> all ones"
+# Unclaimed ports are counted by the platform, not logged one by one.
+check "an unclaimed port read is counted as open bus" \
+	log_has "^keel: done guest=selftest .* open_bus=[1-9][0-9]* "
 
 # 2. Fragmented host memory (QEMU with 3 GiB: 2 GiB low, 1 GiB above 4 GiB):
 # the guest's RAM needs two memslots, one of them only 2 MiB-aligned, and
