@@ -14,10 +14,10 @@
 
 /*
  * XSAVE for guests needs CR4.OSXSAVE in the host (XSETBV, XRSTOR). Keel
- * turns it on where the backend allows (vendor_ops.host_xsave: VMX); on
- * SVM only a firmware that left it on gives guests XSAVE, because turning
- * it on in Keel makes QEMU's TCG SVM reset the machine at the next VMRUN
- * (seen with -cpu qemu64,+xsave). Without it the reset below is FNINIT +
+ * turns it on where the backend allows (vendor_ops.host_xsave; today no
+ * backend does: see svm.c and vmx.c), else only a firmware that left it
+ * on gives guests XSAVE. Turning it on in Keel makes QEMU's TCG SVM reset
+ * the machine at the next VMRUN (seen with -cpu qemu64,+xsave). Without it the reset below is FNINIT +
  * FXRSTOR (x87, MXCSR, XMM), the CPUID model hides XSAVE and XSETBV is #UD.
  */
 static bool has_xsave(void)

@@ -444,7 +444,10 @@ const struct vendor_ops vmx_ops = {
 	.name = "vmx",
 	.tdp_name = "ept",
 	.tdp_format = &spte_format_ept,
-	.host_xsave = true,
+	/* Off for now: with it, Linux under Bochs runs its init into a #UD on
+	 * XGETBV at CPL 3 (CPUID says OSXSAVE, the CPU's CR4 apparently not);
+	 * the xsetbv self-test passes either way. Not yet understood. */
+	.host_xsave = false,
 	.detect = vmx_detect,
 	.check = vmx_check,
 	.tdp_max_level = vmx_tdp_max_level,
