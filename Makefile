@@ -71,7 +71,7 @@ hosted_program = $(foreach f,$(FLAVOURS),$(eval $(call hosted_program_flavour,$(
 # Every fragment in the tree, in a fixed (sorted) order: arch/ boot/ guest/ lib/
 # mmu/ tests/ vmm/. A fragment may use MMU_SRCS and MMU_HOSTED_SRCS from mmu/*.mk only
 # inside recipes or hosted_program calls made after mmu/ is read (tests/ is).
-include $(sort $(wildcard arch/x86/*.mk boot/*.mk guest/*.mk lib/*.mk mmu/*.mk rt/*.mk tests/*.mk tests/*/*.mk vmm/*.mk))
+include $(sort $(wildcard arch/x86/*.mk boot/*.mk guest/*.mk lib/*.mk mmu/*.mk rt/*.mk tests/*.mk tests/*/*.mk vmm/*.mk vmm/*/*.mk))
 
 define flavour_rules
 $(BUILD)/$(1)/obj/%.o: %.c

@@ -11,8 +11,10 @@
 /* The embedded self-test guest (boot/guest_blob.asm). */
 extern const u8 guest_selftest_start[], guest_selftest_end[];
 
-/* Fill s->name, image, image_size, fail_test from keel.cfg: the embedded
- * guest for "builtin", else the named file from the ESP. */
+/* Fill s from keel.cfg: name, image (the embedded guest for "builtin",
+ * else the named file from the ESP), loader, cmdline, initrd and modules
+ * (read from the ESP), fail_test, and the console and poweroff verdict a
+ * Linux guest gets. */
 int guest_image_load(const struct efi_ctx *efi, const struct keel_cfg *cfg, struct vm_setup *s);
 
 /* The CPUs the firmware reports and a start-up page below 1 MiB (mp.c),

@@ -139,8 +139,70 @@ static int set_bool(bool *dst, const char *key, const char *v, char *why, size_t
 	return -EINVAL;
 }
 
+static int set_loader(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+{
+	static const char *const names[] = {
+		[LOADER_AUTO] = "auto", [LOADER_FLAT] = "flat", [LOADER_LINUX] = "linux",
+		[LOADER_MULTIBOOT] = "multiboot",
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->loader = (enum loader_kind)i;
+			return 0;
+		}
+	}
+	snprintf(why, len, "loader: \"%.40s\" is not one of auto, flat, linux, multiboot", v);
+	return -EINVAL;
+}
+
+/* module = PATH [ARGS...]: the path is the first word, the string all of it. */
+static int add_module(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+{
+	struct cfg_module *m;
+	size_t n = 0;
+
+	if (cfg->nr_modules == CFG_MODULES_MAX) {
+		snprintf(why, len, "module: more than %d modules", CFG_MODULES_MAX);
+		return -EINVAL;
+	}
+	m = &cfg->modules[cfg->nr_modules];
+	while (v[n] && !is_space(v[n]))
+		n++;
+	if (!n || n >= sizeof(m->path)) {
+		snprintf(why, len, "module: path missing or longer than %zu characters",
+			 sizeof(m->path) - 1);
+		return -EINVAL;
+	}
+	if (set_string(m->string, sizeof(m->string), "module", v, why, len))
+		return -EINVAL;
+	memcpy(m->path, v, n);
+	m->path[n] = '\0';
+	cfg->nr_modules++;
+	return 0;
+}
+
+/* timeout = SECONDS: 0 (the default) runs the guest for as long as it likes. */
+static int set_timeout(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+{
+	u64 n = 0;
+	const char *p = v;
+
+	for (; *p >= '0' && *p <= '9' && n < CFG_TIMEOUT_MAX; p++)
+		n = n * 10 + (u64)(*p - '0');
+	if (p == v || *p || n > CFG_TIMEOUT_MAX) {
+		snprintf(why, len, "timeout: \"%.40s\" is not a number of seconds (0-%u)", v,
+			 CFG_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	cfg->timeout_s = n;
+	return 0;
+}
+
 static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size_t len)
 {
+	if (!strcmp(l->key, "timeout"))
+		return set_timeout(cfg, l->value, why, len);
 	if (!strcmp(l->key, "guest"))
 		return set_string(cfg->guest, sizeof(cfg->guest), "guest", l->value, why, len);
 	if (!strcmp(l->key, "guest-mem"))
@@ -155,8 +217,17 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 		return set_cpus(cfg, l->value, why, len);
 	if (!strcmp(l->key, "debug-kick"))
 		return set_bool(&cfg->debug_kick, "debug-kick", l->value, why, len);
+	if (!strcmp(l->key, "loader"))
+		return set_loader(cfg, l->value, why, len);
+	if (!strcmp(l->key, "initrd"))
+		return set_string(cfg->initrd, sizeof(cfg->initrd), "initrd", l->value, why, len);
+	if (!strcmp(l->key, "cmdline"))
+		return set_string(cfg->cmdline, sizeof(cfg->cmdline), "cmdline", l->value, why,
+				  len);
+	if (!strcmp(l->key, "module"))
+		return add_module(cfg, l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "cpus, debug-panic, debug-kick)", l->key);
+		 "cpus, debug-panic, debug-kick, timeout, loader, initrd, cmdline, module)", l->key);
 	return -EINVAL;
 }
 

@@ -7,13 +7,22 @@
  *   log        = error | info | debug
  *   cpus       = <N>   (vCPUs the VM may run, one per host CPU; default:
  *                       every started CPU)
- *   guest-fail = none | <self-test name> | crash
- *                (make that self-test fail; "crash": the guest triple-faults)
+ *   guest-fail = none | <self-test name> | crash | spin | debug-exit
+ *                (make that self-test fail; "crash": the guest triple-faults;
+ *                "spin": it spins with interrupts off, never exiting;
+ *                "debug-exit": it writes 42 to the debug-exit port 0xf4)
  *   debug-panic = no | yes   (raise #UD right after ExitBootServices, to
  *                             see and test the panic report)
  *   debug-kick = no | yes    (with several CPUs: CPU 1 keeps sending kick
  *                             IPIs to the CPU running the guest, to test
  *                             that a kick forces a VM exit and is acknowledged)
+ *   loader     = auto | flat | linux | multiboot   (default auto: from the
+ *                image's format, vmm/loader/loader.h)
+ *   initrd     = <path on the ESP>   (Linux: the initial ramdisk)
+ *   cmdline    = <text to the end of the line>   (Linux or Multiboot)
+ *   module     = <path on the ESP> [args...]   (Multiboot; repeatable, in
+ *                order; the module's string is the whole value)
+ *   timeout    = <seconds>   (stop the VM after that long; 0 = never, default)
  * Any other line is an error reported with its line number; Keel then stops
  * without starting a guest. Portable C: no UEFI types here.
  */
@@ -21,11 +30,15 @@
 
 #include <keel/types.h>
 #include "rt/log.h"
+#include "vmm/loader/loader.h"
 
 #define CFG_PATH_MAX 128
 #define CFG_NAME_MAX 32
-#define CFG_ERROR_MAX 160
+#define CFG_ERROR_MAX 200
 #define CFG_CPUS_MAX 8
+#define CFG_CMDLINE_MAX 240
+#define CFG_MODULES_MAX LOADER_MAX_MODULES
+#define CFG_TIMEOUT_MAX 86400u
 
 #define CFG_GUEST_MEM_DEFAULT (2 * SZ_1G + 64 * (1ull << 20))
 #define CFG_GUEST_MEM_MIN (4 * SZ_2M)
@@ -39,6 +52,15 @@ struct keel_cfg {
 	bool debug_panic;
 	bool debug_kick;
 	unsigned cpus;                 /* 0: every started CPU */
+	enum loader_kind loader;       /* LOADER_AUTO unless loader = ... */
+	char initrd[CFG_PATH_MAX];     /* "" = none */
+	char cmdline[CFG_CMDLINE_MAX]; /* "" = none */
+	struct cfg_module {
+		char path[CFG_PATH_MAX];       /* first word of the value */
+		char string[CFG_CMDLINE_MAX];  /* the whole value */
+	} modules[CFG_MODULES_MAX];
+	unsigned nr_modules;
+	u64 timeout_s;                 /* 0 = none */
 };
 
 void cfg_defaults(struct keel_cfg *cfg);

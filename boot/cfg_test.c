@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "tests/unit/ktest.h"
+#include <stdio.h>
 #include <string.h>
 
 #include <keel/errno.h>
@@ -79,6 +80,47 @@ static void test_errors_name_the_line(void **state)
 	assert_int_equal(parse(&c, "Key = x\n", err), -EINVAL);
 }
 
+static void test_loader_keys(void **state)
+{
+	struct keel_cfg c;
+	char err[CFG_ERROR_MAX + 32];
+	const char *text = "loader = multiboot\ninitrd = \\linux\\initrd.gz\n"
+			   "cmdline = console=ttyS0 quiet keel.test=1  # comment\n"
+			   "module = \\mb\\mod0 m0 arg=1\nmodule=\\mb\\mod1\n";
+
+	assert_int_equal(parse(&c, "", err), 0);
+	assert_int_equal(c.loader, LOADER_AUTO);
+	assert_int_equal(c.nr_modules, 0);
+	assert_string_equal(c.initrd, "");
+	assert_int_equal(parse(&c, text, err), 0);
+	assert_int_equal(c.loader, LOADER_MULTIBOOT);
+	assert_string_equal(c.initrd, "\\linux\\initrd.gz");
+	assert_string_equal(c.cmdline, "console=ttyS0 quiet keel.test=1");
+	assert_int_equal(c.nr_modules, 2);
+	assert_string_equal(c.modules[0].path, "\\mb\\mod0");
+	assert_string_equal(c.modules[0].string, "\\mb\\mod0 m0 arg=1");
+	assert_string_equal(c.modules[1].path, "\\mb\\mod1");
+	assert_string_equal(c.modules[1].string, "\\mb\\mod1");
+	assert_int_equal(parse(&c, "loader = flat\nloader = linux\n", err), 0);
+	assert_int_equal(c.loader, LOADER_LINUX);
+	assert_int_equal(parse(&c, "loader = elf\n", err), -EINVAL);
+	assert_non_null(strstr(err, "keel.cfg:1: loader"));
+	assert_int_equal(parse(&c, "module =\n", err), -EINVAL);
+	assert_int_equal(parse(&c, "cmdline =\n", err), -EINVAL);
+}
+
+static void test_too_many_modules(void **state)
+{
+	struct keel_cfg c;
+	char err[CFG_ERROR_MAX + 32], text[64 * (CFG_MODULES_MAX + 1)];
+	size_t n = 0;
+
+	for (unsigned i = 0; i <= CFG_MODULES_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "module = m%u\n", i);
+	assert_int_equal(parse(&c, text, err), -EINVAL);
+	assert_non_null(strstr(err, "more than"));
+}
+
 static void test_long_line(void **state)
 {
 	struct keel_cfg c;
@@ -100,6 +142,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_errors_name_the_line),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_loader_keys),
+		cmocka_unit_test(test_too_many_modules),
 	};
 
 	return ktest_run_group("boot_cfg", tests, argc, argv);

@@ -131,6 +131,7 @@ static int reserve_guest_memory(struct boot_state *b)
 	b->setup.max_vcpus = b->cfg.cpus;
 	if (b->cfg.debug_kick) /* CPU 1 sends the kicks: it cannot run a vCPU */
 		b->setup.max_vcpus = 1;
+	b->setup.timeout_s = b->cfg.timeout_s;
 	r = memmap_reserve_guest(&b->efi, &b->setup);
 	if (r)
 		log_error("keel: no room for %llu MiB of guest memory (%s); lower guest-mem in "
@@ -187,7 +188,11 @@ static __noreturn void keel_run(struct boot_state *b)
 		platform_stop(KEEL_STATUS_ERROR);
 	}
 	boot_print_summary(b->ops, &b->setup, &res);
-	platform_stop(res.pass ? KEEL_STATUS_PASS : KEEL_STATUS_GUEST_FAIL);
+	/* A guest that ended through the debug-exit port gets its own value as
+	 * the status: QEMU then exits (v << 1) | 1, as isa-debug-exit would
+	 * have made it exit with the guest running on QEMU directly. */
+	platform_stop(res.has_exit_code ? (enum keel_status)res.exit_code
+		      : res.pass ? KEEL_STATUS_PASS : KEEL_STATUS_GUEST_FAIL);
 }
 
 /* Called by GNU-EFI's crt0 (its _start relocates the image first). */

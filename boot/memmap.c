@@ -2,6 +2,9 @@
 #include <keel/errno.h>
 #include "rt/log.h"
 #include "boot/memmap.h"
+#include "vmm/dev/layout.h"
+
+_Static_assert(PLAT_PCI_HOLE_BASE % SZ_1G == 0, "guest RAM is reserved in GiB pieces");
 
 hpa_t memmap_top(const struct efi_memmap *m)
 {
@@ -111,12 +114,19 @@ static const char *align_name(u64 a)
 	return IS_ALIGNED(a, SZ_1G) ? "1G" : IS_ALIGNED(a, SZ_2M) ? "2M" : "4K";
 }
 
+/* The guest-physical address of byte 'off' of guest RAM: low RAM up to
+ * the PCI hole, the rest from PLAT_HIGH_RAM_BASE (vmm/dev/layout.h). */
+static u64 ram_gpa(u64 off)
+{
+	return off < PLAT_PCI_HOLE_BASE ? off : PLAT_HIGH_RAM_BASE + (off - PLAT_PCI_HOLE_BASE);
+}
+
 int memmap_reserve_guest(const struct efi_ctx *ctx, struct vm_setup *s)
 {
 	s->nr_ram = 0;
-	for (u64 gpa = 0; gpa < s->mem_size; gpa += SZ_1G) {
+	for (u64 off = 0; off < s->mem_size; off += SZ_1G) {
 		const struct vm_ram_region *prev = s->nr_ram ? &s->ram[s->nr_ram - 1] : NULL;
-		u64 size = MIN(SZ_1G, s->mem_size - gpa);
+		u64 size = MIN(SZ_1G, s->mem_size - off), gpa = ram_gpa(off);
 		hpa_t hpa;
 		int r = reserve_range(ctx, size, prev ? prev->hpa.v + prev->size : 0, &hpa);
 

@@ -13,8 +13,9 @@
 hpa_t memmap_top(const struct efi_memmap *m);
 
 /*
- * Reserve host memory for guest RAM [0, s->mem_size) and describe it in
- * s->ram[]. Each GiB of guest RAM gets its own host range, preferring a
+ * Reserve host memory for s->mem_size bytes of guest RAM and describe it in
+ * s->ram[]: guest-physical [0, PLAT_PCI_HOLE_BASE) and the rest from
+ * PLAT_HIGH_RAM_BASE (vmm/dev/layout.h). Each GiB of guest RAM gets its own host range, preferring a
  * start aligned to 1 GiB, then 2 MiB, then 4 KiB, so the backing is
  * congruent with the guest address modulo the largest page size possible
  * and the MMU can map 2 MiB- and 1 GiB-aligned guest regions with huge

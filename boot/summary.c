@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <keel/host.h>
+#include <keel/string.h>
 #include "boot/boot.h"
 #include "rt/log.h"
 #include "rt/pool.h"
@@ -26,12 +27,24 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 	log_info("keel: smp vcpus=%u remote_flushes=%llu kicks=%llu worst_wait_us=%llu\n",
 		 res->vcpus, ull(res->flush.remote_flushes), ull(res->flush.kicks),
 		 ull(res->flush.worst_wait_ns / 1000));
+	log_info("keel: exits by reason: io=%llu mmio=%llu npf=%llu msr=%llu cpuid=%llu hlt=%llu "
+		 "hypercall=%llu irq=%llu preempt=%llu window=%llu exception=%llu\n",
+		 ull(res->vcpu.io), ull(res->vcpu.mmio), ull(res->vcpu.tdp_faults),
+		 ull(res->vcpu.msr), ull(res->vcpu.cpuid), ull(res->vcpu.hlt),
+		 ull(res->vcpu.hypercalls), ull(res->vcpu.irqs), ull(res->vcpu.preempts),
+		 ull(res->vcpu.windows), ull(res->vcpu.exceptions));
+	if (res->platform[0])
+		log_info("keel: platform: %s\n", res->platform);
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
-	log_error("keel: done guest=%s result=%s exits=%llu npf=%llu vendor=%s tests=%llu "
+	char code[24] = "";
+
+	if (res->has_exit_code)
+		snprintf(code, sizeof(code), " exit_code=%u", res->exit_code);
+	log_error("keel: done guest=%s result=%s%s exits=%llu npf=%llu vendor=%s tests=%llu "
 		  "failures=%llu open_bus=%llu faults_fixed=%llu retries=%llu splits=%llu "
 		  "zaps=%llu pt_pages=%llu cpus=%u vcpus=%u\n",
-		  s->name, res->pass ? "pass" : "fail", ull(res->exits), ull(res->npf), ops->name,
+		  s->name, res->pass ? "pass" : "fail", code, ull(res->exits), ull(res->npf), ops->name,
 		  ull(res->tests), ull(res->failures), ull(res->open_bus), ull(m->faults_fixed),
 		  ull(m->retries_race + m->retries_obsolete + m->retries_slot), ull(m->splits),
 		  ull(m->zaps), ull(m->tables_in_use), host_cpu_count(), res->vcpus);

@@ -14,10 +14,15 @@
 #define KEEL_GUEST_INFO_GPA 0x7f000ull  /* strings Keel hands to the guest */
 #define KEEL_GUEST_STACK_TOP 0x100000ull
 #define KEEL_GUEST_LOAD_GPA 0x100000ull /* image loaded here; entry = first byte */
+/* Guest RAM (rdi bytes) is [0, MIN(rdi, KEEL_GUEST_RAM_HOLE)) and, when
+ * rdi is larger, [KEEL_GUEST_HIGH_RAM, + the rest) (vmm/dev/layout.h's
+ * PLAT_PCI_HOLE_BASE and PLAT_HIGH_RAM_BASE). */
+#define KEEL_GUEST_RAM_HOLE 0xc0000000ull
+#define KEEL_GUEST_HIGH_RAM 0x100000000ull
 
 /*
  * Entry registers (64-bit mode, CPL 0, paging on, interrupts off):
- *   rdi = guest memory size in bytes (RAM is guest-physical [0, rdi))
+ *   rdi = guest memory size in bytes (RAM: see KEEL_GUEST_RAM_HOLE)
  *   rsi = guest-physical address of the NUL-terminated name of the
  *         self-test to fail on purpose (keel.cfg guest-fail), or 0
  *   rdx = end of the identity map (a multiple of 1 GiB, >= 4 GiB): virtual
@@ -44,7 +49,7 @@
 
 /* Ports. */
 #define KEEL_COM1_PORT 0x3f8   /* 16550 subset: lines are forwarded as "guest: ..." */
-#define KEEL_TEST_PORT 0x510   /* 32-bit scratch register */
+#define KEEL_TEST_PORT 0x520   /* 32-bit scratch register (PLAT_PORT_KEEL_TEST) */
 #define KEEL_TEST_PORT_RESET 0x4b45454cu /* "KEEL": read before any write */
 /* Every other port reads as all ones; writes are dropped. */
 

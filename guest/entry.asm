@@ -56,12 +56,52 @@ gdt:
 	dq 0
 	dq 0x00af9b000000ffff	; 0x08: 64-bit code
 	dq 0x00cf93000000ffff	; 0x10: flat data
+	dq 0x00affb000000ffff	; 0x18: 64-bit code, DPL 3
+	dq 0x00cff3000000ffff	; 0x20: flat data, DPL 3
+global guest_gdt_tss
+guest_gdt_tss:
+	dq 0, 0			; 0x28: TSS (traps.c fills it in)
 gdt_end:
 gdt_ptr:
 	dw gdt_end - gdt - 1
 	dq gdt
 
-; Exception stubs, 16 bytes apart, like Keel's own (arch/x86/entry.asm).
+; void guest_enter_ring3(u64 rip, u64 rsp): run rip at CPL 3 on stack rsp
+; with interrupts off; comes back (to the caller, at CPL 0) when the trap
+; handler sends the ring-3 code to guest_ring3_return.
+section .text
+global guest_enter_ring3
+global guest_ring3_return
+guest_enter_ring3:
+	push rbx
+	push rbp
+	push r12
+	push r13
+	push r14
+	push r15
+	mov [ring3_saved_rsp], rsp
+	push qword 0x23		; SS: user data | RPL 3
+	push rsi		; RSP
+	push qword 0x2		; RFLAGS: interrupts off
+	push qword 0x1b		; CS: user code | RPL 3
+	push rdi		; RIP
+	iretq
+guest_ring3_return:
+	mov rsp, [ring3_saved_rsp]
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbp
+	pop rbx
+	ret
+
+section .bss
+align 8
+ring3_saved_rsp: resq 1
+
+; Exception stubs, 16 bytes apart, like Keel's own (arch/x86/entry.asm),
+; and one for vector 32 (the LAPIC timer of the lapic-timer self-test).
 section .text
 %macro TRAP_STUB 1
 	align 16
@@ -79,7 +119,7 @@ global guest_trap_stubs
 align 16
 guest_trap_stubs:
 %assign v 0
-%rep 32
+%rep 33
 	TRAP_STUB v
 %assign v v+1
 %endrep

@@ -28,6 +28,25 @@ void guest_traps_load(void); /* another vCPU: the same IDT */
 /* Run fn expecting it to raise #GP from a 2-byte instruction (RDMSR/WRMSR);
  * true when it did. */
 bool guest_expect_gp(void (*fn)(void));
+/* Every #BP is counted and returns to the pushed RIP. */
+extern volatile u64 guest_bp_count, guest_bp_rip;
+/* The one interrupt vector the guest handles (EOI to its LAPIC), counted. */
+#define GUEST_IRQ_VECTOR 32
+#define GUEST_LAPIC_BASE 0xfee00000ull
+extern volatile u64 guest_irq_count;
+/* NMIs taken; the hook (if set) runs inside the NMI handler. */
+extern volatile u64 guest_nmi_count;
+/* #DB taken (the handler clears RFLAGS.TF), and the last one's RIP. */
+extern volatile u64 guest_db_count, guest_db_rip;
+extern void (*volatile guest_nmi_hook)(void);
+
+/* Run fn at CPL 3 (interrupts off) until it raises an exception; returns
+ * the vector, back at CPL 0. */
+u64 guest_run_ring3(void (*fn)(void));
+extern bool guest_use_vmcall;
+/* Run fn expecting exception 'vector' from an insn_len-byte instruction,
+ * which is then skipped; true when it came. */
+bool guest_expect_trap(u64 vector, unsigned insn_len, void (*fn)(void));
 
 /* tests.c */
 #define GUEST_TEST_SKIP 1

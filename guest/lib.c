@@ -7,7 +7,7 @@
 #define COM1_LSR (KEEL_COM1_PORT + 5)
 #define LSR_THRE 0x20
 
-static bool use_vmcall; /* Intel: VMCALL; AMD: VMMCALL */
+bool guest_use_vmcall; /* Intel: VMCALL; AMD: VMMCALL */
 
 static void outb(u16 port, u8 v)
 {
@@ -65,14 +65,14 @@ void guest_detect_vendor(void)
 
 	guest_cpuid(0, r);
 	/* "GenuineIntel": ebx "Genu"; AMD and Hygon use VMMCALL. */
-	use_vmcall = r[1] == 0x756e6547u;
+	guest_use_vmcall = r[1] == 0x756e6547u;
 }
 
 u64 guest_hypercall(u64 nr, u64 *rbx, u64 *rcx)
 {
 	u64 a = nr, b = *rbx, c = *rcx;
 
-	if (use_vmcall)
+	if (guest_use_vmcall)
 		asm volatile("vmcall" : "+a"(a), "+b"(b), "+c"(c) : : "memory");
 	else
 		asm volatile("vmmcall" : "+a"(a), "+b"(b), "+c"(c) : : "memory");
@@ -85,7 +85,7 @@ u64 guest_hypercall3(u64 nr, u64 rbx, u64 rcx, u64 rdx)
 {
 	u64 a = nr;
 
-	if (use_vmcall)
+	if (guest_use_vmcall)
 		asm volatile("vmcall" : "+a"(a), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
 	else
 		asm volatile("vmmcall" : "+a"(a), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");

@@ -35,6 +35,17 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 	guest_detect_vendor();
 	if (!strcmp(gi.fail_test, "crash"))
 		guest_crash();
+	if (!strcmp(gi.fail_test, "debug-exit")) {
+		/* guest-fail = debug-exit: end through the isa-debug-exit port. */
+		guest_printf("selftest: writing 42 to the debug-exit port\n");
+		guest_outl(0xf4, 42);
+	}
+	if (!strcmp(gi.fail_test, "spin")) {
+		/* guest-fail = spin: no exit ever again, interrupts off. Only
+		 * Keel's preemption and keel.cfg timeout can end the VM. */
+		guest_printf("selftest: spinning on purpose (jmp $)\n");
+		asm volatile("cli; 1: jmp 1b");
+	}
 	guest_printf("selftest: %llu MiB of RAM, %zu tests%s%s\n",
 		     (unsigned long long)(mem_size >> 20), guest_test_count,
 		     gi.fail_test[0] ? ", failing on purpose: " : "", gi.fail_test);

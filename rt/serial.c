@@ -8,6 +8,7 @@ enum {
 };
 #define UART_LCR_DLAB 0x80
 #define UART_LCR_8N1 0x03
+#define UART_LSR_DR 0x01
 #define UART_LSR_THRE 0x20
 #define UART_LSR_TEMT 0x40
 /* Bound on the wait for an absent or wedged UART: better to lose a byte than
@@ -42,6 +43,13 @@ void serial_write(const char *s)
 			serial_putc('\r');
 		serial_putc(*s);
 	}
+}
+
+int serial_try_getc(void)
+{
+	if (!(inb(COM1_BASE + UART_LSR) & UART_LSR_DR))
+		return -1;
+	return inb(COM1_BASE + UART_DATA);
 }
 
 void serial_drain(void)

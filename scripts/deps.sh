@@ -4,8 +4,10 @@
 set -euo pipefail
 
 build=(make gcc binutils gnu-efi nasm mtools dosfstools)
-run=(qemu-system-x86 ovmf)
-test=(libcmocka-dev bochs bochsbios vgabios clang libclang-rt-dev)
+# busybox-static and cpio build the Linux guest's initramfs (guest-images.sh);
+# gdisk (sgdisk) partitions make usb-image's disk.
+run=(qemu-system-x86 ovmf busybox-static cpio)
+test=(libcmocka-dev bochs bochsbios vgabios clang libclang-rt-dev gdisk)
 
 case "${1:-test}" in
 run)  want=("${build[@]}" "${run[@]}") ;;

@@ -5,7 +5,7 @@
 #
 #   scripts/run-bochs.sh [--cpu=intel|amd|<bochs model>] [--efi=FILE] [--cfg=FILE]
 #                        [--timeout=SECONDS] [--out=DIR] [--log=FILE]
-#                        [--memory=MB] [--accel=...] [--smp=N] [--quiet]
+#                        [--memory=MB] [--accel=...] [--smp=N] [--quiet] [--esp-file=LOCAL:ESP_PATH]...
 #
 # --cpu      intel or empty (model tigerlake: VMX + EPT), amd (model ryzen: SVM + NPT)
 # --cfg      keel.cfg to put on the disk (also KEEL_CFG; GUEST_FAIL=NAME adds
@@ -20,6 +20,7 @@
 # --accel    accepted for make run's sake; Bochs only emulates
 # --smp      CPUs (cpu: count=N; default SMP from the environment, else 1)
 # --quiet    print only the keel:/vmx:/svm: lines of the serial log
+# --esp-file add a file to the disk (e.g. a guest image), as run-qemu.sh does
 # Exit status, as scripts/run-qemu.sh: 0 guest passed, 1 guest failed or VM
 # stopped, 2 Keel error (config, capability, setup), 3 Keel panic, 4 no
 # verdict (time limit, emulator or script error).
@@ -27,6 +28,7 @@ set -uo pipefail
 
 cpu=intel efi=${BUILD:-build}/keel.efi cfg=${KEEL_CFG:-} limit=600 out= log= memory= quiet=0
 smp=${SMP:-1}
+esp_files=()
 for a in "$@"; do
 	case $a in
 	--cpu=*)     cpu=${a#*=} ;;
@@ -39,6 +41,7 @@ for a in "$@"; do
 	--memory=*)  memory=${a#*=} ;;
 	--accel=*)   ;;
 	--quiet)     quiet=1 ;;
+	--esp-file=*) esp_files+=("${a#*=}") ;;
 	*) echo "run-bochs: unknown argument $a" >&2; exit 4 ;;
 	esac
 done
@@ -93,6 +96,20 @@ else
 fi
 [ -n "${GUEST_FAIL:-}" ] && printf '\nguest-fail = %s\n' "$GUEST_FAIL" >>"$tmp/keel.cfg"
 [ -s "$tmp/keel.cfg" ] && mcopy -i "$img" "$tmp/keel.cfg" ::/keel.cfg
+for f in "${esp_files[@]}"; do
+	local_path=${f%%:*} esp_path=${f#*:}
+	esp_path=${esp_path#/}
+	[ -f "$local_path" ] || { echo "run-bochs: --esp-file: $local_path not found" >&2; exit 4; }
+	dir=
+	IFS=/ read -ra parts <<<"$(dirname "$esp_path")"
+	for p in "${parts[@]}"; do
+		[ "$p" = . ] && continue
+		dir=$dir/$p
+		mmd -i "$img" "::$dir" 2>/dev/null || true # exists already
+	done
+	mcopy -i "$img" "$local_path" "::/$esp_path" ||
+		{ echo "run-bochs: $local_path does not fit the 32 MiB disk" >&2; exit 4; }
+done
 
 # ata0-master geometry for a flat 32 MiB image: 65 cylinders x 16 heads x 63.
 cat >"$tmp/bochsrc" <<EOF

@@ -3,7 +3,8 @@
 #
 #   scripts/run-qemu.sh [--accel=auto|tcg|kvm] [--cpu=MODEL] [--cfg=FILE]
 #                       [--esp-file=LOCAL:ESP_PATH]... [--efi=FILE] [--log=FILE]
-#                       [--timeout=SECONDS] [--memory=SIZE] [--smp=N] [--quiet]
+#                       [--timeout=SECONDS] [--memory=SIZE] [--smp=N] [--quiet] [--interactive]
+#                       [--disk=IMAGE]
 #
 # --smp=N gives the machine N CPUs; under TCG with N > 1 they run in parallel
 # (multi-threaded TCG). Default: SMP from the environment, else 1.
@@ -13,13 +14,16 @@
 # isa-debug-exit status to its own exit code:
 #   0 guest passed   1 guest failed or VM stopped   2 Keel error (config,
 #   capability, setup)   3 Keel panic   4 no verdict (timeout, emulator error)
+#   (v << 1) | 1 when the guest wrote v to the debug-exit port 0xf4
+# --interactive passes this terminal's input to COM1 (make run GUEST=linux);
+# --disk boots a prepared disk image (make usb-image) instead of building an ESP.
 # Environment: BUILD (default build), KEEL_CFG (same as --cfg), GUEST_FAIL
 # (a self-test name: adds "guest-fail = NAME" to keel.cfg), QEMU_EXTRA (more
 # QEMU arguments for debugging, e.g. "-d int,cpu_reset -D qemu.log -no-reboot").
 set -euo pipefail
 
 build=${BUILD:-build}
-accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0 smp=${SMP:-1}
+accel=auto cpu= cfg=${KEEL_CFG:-} efi= log= limit=300 memory=5G quiet=0 smp=${SMP:-1} interactive=0 disk=
 esp_files=()
 for a in "$@"; do
 	case $a in
@@ -33,6 +37,8 @@ for a in "$@"; do
 	--memory=*)   memory=${a#*=} ;;
 	--smp=*)      smp=${a#*=} ;;
 	--quiet)      quiet=1 ;;
+	--interactive) interactive=1 ;;
+	--disk=*)     disk=${a#*=} ;;
 	*) echo "run-qemu: unknown argument $a" >&2; exit 4 ;;
 	esac
 done
@@ -112,6 +118,12 @@ for f in "${esp_files[@]}"; do
 	mcopy -i "$esp" "$local_path" "::/$esp_path"
 done
 cp "$ovmf_vars" "$work/vars.fd"
+if [ -n "$disk" ]; then
+	[ -f "$disk" ] || { say "disk image $disk not found"; exit 4; }
+	cp "$disk" "$work/disk.img" && esp=$work/disk.img
+fi
+stdin=/dev/null
+((interactive)) && stdin=/dev/stdin
 
 say "accel=$accel cpu=$cpu smp=$smp memory=$memory timeout=${limit}s log=$log"
 set +e
@@ -121,10 +133,19 @@ timeout --kill-after=5 "$limit" qemu-system-x86_64 \
 	-drive if=pflash,format=raw,file="$work/vars.fd" \
 	-drive format=raw,file="$esp" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-net none -display none -monitor none -serial stdio ${QEMU_EXTRA:-} </dev/null |
-	tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
+	-net none -display none -monitor none -serial stdio ${QEMU_EXTRA:-} <"$stdin" |
+	stdbuf -o0 tr -d '\r' | if ((quiet)); then cat >"$log"; else tee "$log"; fi
 status=${PIPESTATUS[0]}
 set -e
+
+# A guest that ended through Keel's debug-exit port (0xf4) with value v:
+# Keel passed v on, QEMU exited (v << 1) | 1, and that is our status too,
+# exactly as if the guest had run on QEMU's own isa-debug-exit.
+code=$(sed -nE 's/^keel: done .* exit_code=([0-9]+) .*/\1/p' "$log" | tail -n 1)
+if [ -n "$code" ] && [ "$status" -eq $(( ((code << 1) | 1) & 255 )) ]; then
+	say "guest wrote $code to the debug-exit port: status $status"
+	exit "$status"
+fi
 
 # isa-debug-exit: QEMU exits with (value << 1) | 1.
 case $status in

@@ -3,6 +3,11 @@
 #
 #   scripts/run.sh [--emu=qemu|bochs] [--accel=auto|tcg|kvm] [--cpu=MODEL] [OPTIONS...]
 #
+# GUEST=linux (environment, as `make run GUEST=linux` sets it) boots the
+# Linux guest (scripts/guest-images.sh) to an interactive busybox shell on
+# the serial console: this terminal's input goes to the guest's COM1, and
+# `poweroff` in the shell ends the run. GUEST_MEM (MiB, default 512) sizes it.
+#
 # Dispatches to scripts/run-qemu.sh (AMD SVM under QEMU) or
 # scripts/run-bochs.sh (Intel VMX under Bochs); every other option is passed
 # on. Exits with the emulator script's status: 0 when the guest passed.
@@ -17,6 +22,27 @@ for a in "$@"; do
 	*) args+=("$a") ;;
 	esac
 done
+
+build=${BUILD:-build}
+case ${GUEST:-} in
+"" | selftest) ;;
+linux)
+	[ "$emu" = qemu ] || { echo "run: GUEST=linux is interactive under QEMU only" >&2; exit 2; }
+	for f in vmlinuz initrd.gz; do
+		[ -f "$build/linux/$f" ] || { echo "run: $build/linux/$f missing (make guest-images)" >&2; exit 2; }
+	done
+	mem=${GUEST_MEM:-512}
+	cfg=$build/linux/run.cfg
+	printf '%s\n' 'guest = \linux\vmlinuz' 'initrd = \linux\initrd.gz' \
+		"cmdline = console=ttyS0 quiet pci=noearly keel.mem=$mem" "guest-mem = ${mem}M" >"$cfg"
+	args+=("--cfg=$cfg" "--esp-file=$build/linux/vmlinuz:linux/vmlinuz"
+		"--esp-file=$build/linux/initrd.gz:linux/initrd.gz" --interactive --timeout=86400)
+	;;
+*)
+	echo "run: unknown GUEST '$GUEST' (selftest or linux)" >&2
+	exit 2
+	;;
+esac
 
 case $emu in
 qemu | "") exec "$here/run-qemu.sh" "${args[@]}" ;;

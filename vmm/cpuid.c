@@ -1,41 +1,46 @@
 // SPDX-License-Identifier: MIT
 /*
- * CPUID as the guest sees it: the host's answer, minus the virtualization
- * extensions Keel does not offer to guests (no nesting), plus the
- * hypervisor bit and Keel's signature leaf.
+ * CPUID exits: the guest gets the CPUID model (vmm/cpuid_model.c) of the
+ * host's CPUID, for this VM's vCPU count and this vCPU's state (APIC ID,
+ * CR4.OSXSAVE, APIC_BASE.EN, XCR0). The XCR0 bits offered are those XSETBV
+ * accepts (fpu_guest_xcr0_mask) within the model's x87|SSE|AVX; the guest
+ * TSC runs at the host's rate (timer_tsc_hz), which leaf 0x15 reports on Intel.
  */
 #include "arch/x86/cpu.h"
-#include "guest/abi.h"
+#include "arch/x86/fpu.h"
+#include "rt/timer.h"
+#include "vmm/cpuid_model.h"
+#include "vmm/dev/lapic.h"
+#include "vmm/dev/platform.h"
 #include "vmm/vmm.h"
 
-#define KEEL_CPUID_SIG_ECX 0x6c65654bu
-#define KEEL_CPUID_SIG_EDX 0x6c65654bu
+#define X86_CR4_OSXSAVE BIT(18)
 
-static struct cpuid_regs guest_cpuid(u32 leaf, u32 sub)
+static struct cpuid_out host_cpuid(void *ctx, u32 leaf, u32 sub)
 {
-	struct cpuid_regs r = { 0 };
+	struct cpuid_regs r = cpuid_count(leaf, sub);
 
-	if ((leaf & 0xffff0000u) == KEEL_CPUID_SIGNATURE_LEAF) {
-		if (leaf == KEEL_CPUID_SIGNATURE_LEAF)
-			r = (struct cpuid_regs){ KEEL_CPUID_SIGNATURE_LEAF, KEEL_CPUID_SIG_EBX,
-						 KEEL_CPUID_SIG_ECX, KEEL_CPUID_SIG_EDX };
-		return r;
-	}
-	if (leaf == 0x8000000a)
-		return r; /* SVM features: none for guests */
-	r = cpuid_count(leaf, sub);
-	if (leaf == 1)
-		r.ecx = (r.ecx & ~(u32)CPUID_1_ECX_VMX) | (u32)CPUID_1_ECX_HYPERVISOR;
-	if (leaf == 0x80000001)
-		r.ecx &= ~(u32)CPUID_80000001_ECX_SVM;
-	return r;
+	(void)ctx;
+	return (struct cpuid_out){ r.eax, r.ebx, r.ecx, r.edx };
 }
 
 void vmm_handle_cpuid(struct vcpu *v)
 {
-	struct cpuid_regs r = guest_cpuid((u32)v->regs.rax, (u32)v->regs.rcx);
+	struct plat *p = v->vm->plat;
+	struct lapic *a = p ? plat_lapic(p, v->id) : NULL;
+	struct cpuid_model m;
+	struct cpuid_vcpu_view view = {
+		.index = v->id,
+		.osxsave = v->regs.cr4 & X86_CR4_OSXSAVE,
+		.apic_enabled = a ? lapic_hw_enabled(a) : true,
+		.xcr0 = v->regs.xcr0,
+	};
+	struct cpuid_out r;
 
 	v->stats.cpuid++;
+	cpuid_model_init(&m, host_cpuid, NULL, p ? plat_nr_vcpus(p) : 1, fpu_guest_xcr0_mask(),
+			 timer_tsc_hz());
+	r = cpuid_model_query(&m, &view, (u32)v->regs.rax, (u32)v->regs.rcx);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;

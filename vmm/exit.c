@@ -5,8 +5,12 @@
  * past it), injects an exception, or stops the VM. Keel itself never
  * fails because of what a guest does.
  */
+#include <keel/errno.h>
 #include <keel/host.h>
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
+#include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 static const char *const exit_names[] = {
@@ -17,6 +21,9 @@ static const char *const exit_names[] = {
 	[EXIT_TDP_MISCONFIG] = "tdp-misconfig", [EXIT_SHUTDOWN] = "shutdown",
 	[EXIT_EXTINT] = "external-interrupt", [EXIT_EXCEPTION] = "exception",
 	[EXIT_ENTRY_FAILED] = "entry-failed", [EXIT_OTHER] = "other",
+	[EXIT_PREEMPT] = "preempt",   [EXIT_IRQ_WINDOW] = "irq-window",
+	[EXIT_NMI_WINDOW] = "nmi-window", [EXIT_IRET] = "iret",
+	[EXIT_XSETBV] = "xsetbv",     [EXIT_VIRT_INSN] = "virt-insn",
 };
 
 const char *vmm_exit_name(enum exit_kind k)
@@ -102,6 +109,13 @@ static void handle_tdp_fault(struct vcpu *v)
 			stop_with_dump(v, "TDP fault makes no progress");
 		return;
 	case MMU_FAULT_NO_SLOT:
+		if (e->vectoring) {
+			/* The CPU was delivering an event (its IDT, GDT or stack is
+			 * outside RAM): no instruction at RIP made this access. */
+			stop_with_dump(v, "event delivery touched a guest-physical address outside "
+				       "RAM (IDT, GDT or stack not in memory)");
+			return;
+		}
 		vmm_handle_open_bus(v);
 		return;
 	case MMU_FAULT_NOMEM:
@@ -116,12 +130,88 @@ static void handle_tdp_fault(struct vcpu *v)
 	}
 }
 
-/* HLT with no interrupt source Keel could ever deliver: the guest is done
- * without saying so. */
+/* HLT (CPL 0: the CPU checks the privilege before the intercept): the
+ * instruction retires and the vCPU sleeps until an interrupt it can take is
+ * pending (vm.c's run loop). */
 static void handle_hlt(struct vcpu *v)
 {
 	v->stats.hlt++;
-	stop_with_dump(v, "guest halted without reporting a result");
+	if (vmm_skip_insn(v))
+		v->halted = true;
+}
+
+/* 0F 01 D8-DF: VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA. */
+static bool is_svm_insn(struct vcpu *v)
+{
+	u8 b[INSN_MAX_LEN];
+	size_t n = vmm_fetch_insn(v, b, sizeof(b));
+	struct insn_prefixes p;
+
+	if (!insn_prefixes(b, n, vcpu_code_bits(&v->regs), &p) || p.len + 3 > n)
+		return false;
+	return b[p.len] == 0x0f && b[p.len + 1] == 0x01 && (b[p.len + 2] & 0xf8) == 0xd8;
+}
+
+/*
+ * An intercepted guest exception (SVM: #GP). The CPU raises #GP for an SVM
+ * instruction at CPL > 0 before its intercept: to the guest, which is not
+ * offered SVM, that is #UD. Any other #GP goes back to the guest as it was
+ * (one raised during event delivery never gets here: svm.c redelivers).
+ */
+static void handle_exception(struct vcpu *v)
+{
+	const struct vm_exit *e = &v->exit;
+
+	if (e->exc.vector != X86_VEC_GP) {
+		stop_with_dump(v, "unexpected intercepted exception");
+		return;
+	}
+	if (!e->vectoring && is_svm_insn(v)) {
+		vmm_inject_exception(v, X86_VEC_UD, false, 0);
+		return;
+	}
+	vmm_inject_exception(v, X86_VEC_GP, true, e->exc.error);
+}
+
+void vmm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	v->stats.exceptions++;
+	v->vm->ops->inject_exception(v, vector, has_error, error);
+}
+
+/* VMRUN, VMLOAD, STGI, … (SVM) and VMXON, VMLAUNCH, VMREAD, INVEPT, …
+ * (VMX) always exit; Keel offers no nested virtualization (CPUID hides it),
+ * so they are undefined opcodes to the guest, from any ring. */
+static void handle_virt_insn(struct vcpu *v)
+{
+	vmm_inject_exception(v, X86_VEC_UD, false, 0);
+}
+
+/* MSRs the platform owns (APIC_BASE, TSC_DEADLINE, x2APIC) first; the
+ * rest is vmm/msr.c's policy. */
+static bool plat_msr(struct vcpu *v, bool write)
+{
+	u32 msr = (u32)v->regs.rcx;
+	u64 val = (v->regs.rdx << 32) | (u32)v->regs.rax;
+	int r;
+
+	if (!v->vm->plat)
+		return false;
+	r = write ? plat_wrmsr(v->vm->plat, v->id, msr, val)
+		  : plat_rdmsr(v->vm->plat, v->id, msr, &val);
+	if (r == -ENOENT)
+		return false;
+	v->stats.msr++;
+	if (r) {
+		vmm_inject_exception(v, X86_VEC_GP, true, 0);
+		return true;
+	}
+	if (!write) {
+		v->regs.rax = (u32)val;
+		v->regs.rdx = val >> 32;
+	}
+	vmm_skip_insn(v);
+	return true;
 }
 
 void vmm_handle_exit(struct vcpu *v)
@@ -131,10 +221,12 @@ void vmm_handle_exit(struct vcpu *v)
 		vmm_handle_cpuid(v);
 		break;
 	case EXIT_RDMSR:
-		vmm_handle_rdmsr(v);
+		if (!plat_msr(v, false))
+			vmm_handle_rdmsr(v);
 		break;
 	case EXIT_WRMSR:
-		vmm_handle_wrmsr(v);
+		if (!plat_msr(v, true))
+			vmm_handle_wrmsr(v);
 		break;
 	case EXIT_IO:
 		vmm_handle_io(v);
@@ -148,8 +240,24 @@ void vmm_handle_exit(struct vcpu *v)
 	case EXIT_TDP_FAULT:
 		handle_tdp_fault(v);
 		break;
-	case EXIT_EXTINT:
-		break; /* the host takes it on return; nothing to do for the guest */
+	case EXIT_EXTINT:   /* a host interrupt (Keel's timer): taken and EOIed */
+	case EXIT_PREEMPT:  /* the slice ended: the run loop does the rest */
+		v->stats.preempts++;
+		break;
+	case EXIT_NONE:     /* the backend dealt with it */
+	case EXIT_IRQ_WINDOW:
+	case EXIT_NMI_WINDOW:
+	case EXIT_IRET:
+		break; /* vmm/event.c injects at the next entry */
+	case EXIT_XSETBV:
+		vmm_handle_xsetbv(v);
+		break;
+	case EXIT_VIRT_INSN:
+		handle_virt_insn(v);
+		break;
+	case EXIT_EXCEPTION:
+		handle_exception(v);
+		break;
 	case EXIT_SHUTDOWN:
 		stop_with_dump(v, "guest triple fault (shutdown)");
 		break;

@@ -4,6 +4,7 @@
 #include <keel/host.h>
 #include "guest/abi.h"
 #include "vmm/smp.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 static void hc_done(struct vcpu *v)
@@ -21,6 +22,14 @@ static void hc_done(struct vcpu *v)
 void vmm_handle_hypercall(struct vcpu *v)
 {
 	v->stats.hypercalls++;
+	/* Only the guest kernel talks to Keel: from CPL > 0 every call fails
+	 * with -EPERM and does nothing (docs/guest-abi.md), so user code can
+	 * neither end the VM nor forge its verdict. */
+	if (vcpu_cpl(&v->regs)) {
+		v->regs.rax = (u64)-EPERM;
+		vmm_skip_insn(v);
+		return;
+	}
 	switch (v->regs.rax) {
 	case KEEL_HC_PING:
 		v->regs.rbx = ~v->regs.rbx;

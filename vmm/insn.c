@@ -7,7 +7,9 @@
  * instruction the exit names.
  */
 #include <keel/string.h>
+#include "arch/x86/cpu.h"
 #include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 static const size_t gpr_offsets[16] = {
@@ -26,6 +28,21 @@ u64 *vmm_gpr(struct vcpu *v, unsigned n)
 	return (u64 *)((u8 *)&v->regs + gpr_offsets[n & 15]);
 }
 
+/*
+ * An instruction Keel completed has retired: the STI / MOV SS shadow it
+ * sat in is over, and with RFLAGS.TF set the single-step trap follows it
+ * (#DB with DR6.BS, after the instruction, as the CPU would deliver it).
+ */
+void vmm_retire_insn(struct vcpu *v, u64 next_rip)
+{
+	v->regs.rip = next_rip;
+	v->regs.sti_shadow = v->regs.movss_shadow = false;
+	if (v->regs.rflags & X86_RFLAGS_TF) {
+		v->regs.dr6 |= X86_DR6_BS;
+		vmm_inject_exception(v, X86_VEC_DB, false, 0);
+	}
+}
+
 bool vmm_skip_insn(struct vcpu *v)
 {
 	const struct vm_exit *e = &v->exit;
@@ -34,20 +51,20 @@ bool vmm_skip_insn(struct vcpu *v)
 	unsigned len;
 
 	if (e->next_rip) {
-		v->regs.rip = e->next_rip;
+		vmm_retire_insn(v, e->next_rip);
 		return true;
 	}
 	if (e->insn_len) {
-		v->regs.rip += e->insn_len;
+		vmm_retire_insn(v, v->regs.rip + e->insn_len);
 		return true;
 	}
 	n = vmm_fetch_insn(v, buf, sizeof(buf));
-	len = insn_len_for_exit(e->kind, buf, n);
+	len = insn_len_for_exit(e->kind, buf, n, vcpu_code_bits(&v->regs));
 	if (!len) {
 		vm_stop(v->vm, "no %s instruction at rip 0x%llx (cannot advance RIP)",
 			vmm_exit_name(e->kind), (unsigned long long)v->regs.rip);
 		return false;
 	}
-	v->regs.rip += len;
+	vmm_retire_insn(v, v->regs.rip + len);
 	return true;
 }

@@ -17,12 +17,12 @@
 #define DECODE(m, ...)                                                        \
 	({                                                                    \
 		static const u8 b_[] = { __VA_ARGS__ };                       \
-		insn_decode_mov(b_, sizeof(b_), (m));                         \
+		insn_decode_mov(b_, sizeof(b_), 64, (m));                     \
 	})
 #define LEN_FOR(k, ...)                                                       \
 	({                                                                    \
 		static const u8 b_[] = { __VA_ARGS__ };                       \
-		insn_len_for_exit((k), b_, sizeof(b_));                       \
+		insn_len_for_exit((k), b_, sizeof(b_), 64);                   \
 	})
 
 static void test_exit_lengths(void **state)
@@ -128,6 +128,82 @@ static void test_mov_rejected(void **state)
 	assert_int_equal(DECODE(&m, 0xc7, 0x00, 0, 0), -EINVAL); /* imm32 cut short */
 }
 
+#define DECODE_IN(bits, m, ...)                                               \
+	({                                                                    \
+		static const u8 b_[] = { __VA_ARGS__ };                       \
+		insn_decode_mov(b_, sizeof(b_), (bits), (m));                 \
+	})
+
+/* 32-bit code: no REX (0x48 is DEC EAX), 0x66 gives 16-bit operands, 0x67
+ * 16-bit addressing, moffs are 4 bytes, mod 0 rm 5 is an absolute disp32. */
+static void test_mov_32bit(void **state)
+{
+	u64 r[16] = { 0 };
+	struct mmio_insn m;
+	int seg;
+
+	assert_int_equal(DECODE_IN(32, &m, 0x8b, 0x00), 0); /* mov eax, [eax] */
+	assert_int_equal(m.size, 4);
+	assert_int_equal(DECODE_IN(32, &m, 0x66, 0x89, 0x08), 0); /* mov [eax], cx */
+	assert_int_equal(m.size, 2);
+	assert_int_equal(m.reg, 1);
+	assert_int_equal(DECODE_IN(32, &m, 0xa1, 0x00, 0x00, 0xe0, 0xfe), 0); /* mov eax, [moffs32] */
+	assert_int_equal(m.len, 5);
+	assert_int_equal(insn_mem_offset(&m, r, 0, &seg), 0xfee00000u);
+	assert_int_equal(seg, SEG_DS);
+	/* mov eax, [0xfee00030]: absolute disp32, not RIP-relative */
+	assert_int_equal(DECODE_IN(32, &m, 0x8b, 0x05, 0x30, 0x00, 0xe0, 0xfe), 0);
+	assert_int_equal(insn_mem_offset(&m, r, 0x1000, &seg), 0xfee00030u);
+	/* mov [ebp-4], eax: SS by default; with a FS override FS */
+	r[5] = 0x2000;
+	assert_int_equal(DECODE_IN(32, &m, 0x89, 0x45, 0xfc), 0);
+	assert_int_equal(insn_mem_offset(&m, r, 0, &seg), 0x1ffc);
+	assert_int_equal(seg, SEG_SS);
+	assert_int_equal(DECODE_IN(32, &m, 0x64, 0x89, 0x45, 0xfc), 0);
+	insn_mem_offset(&m, r, 0, &seg);
+	assert_int_equal(seg, SEG_FS);
+	/* 0x48 is an instruction of its own in 32-bit mode, not REX.W */
+	assert_int_equal(DECODE_IN(32, &m, 0x48, 0x8b, 0x00), -ENOTSUP);
+	/* mov eax, [ebx+esi*4+8] */
+	r[3] = 0x100;
+	r[6] = 0x10;
+	assert_int_equal(DECODE_IN(32, &m, 0x8b, 0x44, 0xb3, 0x08), 0);
+	assert_int_equal(insn_mem_offset(&m, r, 0, &seg), 0x148);
+}
+
+/* 16-bit code: default 16-bit operands (0x66 -> 32), 16-bit ModRM forms. */
+static void test_mov_16bit(void **state)
+{
+	u64 r[16] = { 0 };
+	struct mmio_insn m;
+	int seg;
+
+	assert_int_equal(DECODE_IN(16, &m, 0x8b, 0x07), 0); /* mov ax, [bx] */
+	assert_int_equal(m.len, 2);
+	assert_int_equal(m.size, 2);
+	assert_int_equal(DECODE_IN(16, &m, 0x66, 0x8b, 0x07), 0); /* mov eax, [bx] */
+	assert_int_equal(m.size, 4);
+	assert_int_equal(DECODE_IN(16, &m, 0x8b, 0x06, 0x34, 0x12), 0); /* mov ax, [0x1234] */
+	assert_int_equal(m.len, 4);
+	assert_int_equal(insn_mem_offset(&m, r, 0, &seg), 0x1234);
+	r[3] = 0xfff0;
+	r[6] = 0x20;
+	assert_int_equal(DECODE_IN(16, &m, 0x89, 0x40, 0x02), 0); /* mov [bx+si+2], ax */
+	assert_int_equal(insn_mem_offset(&m, r, 0, &seg), 0x12); /* wraps at 64 KiB */
+	assert_int_equal(seg, SEG_DS);
+	assert_int_equal(DECODE_IN(16, &m, 0xc7, 0x46, 0x00, 0x34, 0x12), 0); /* mov word [bp+0], imm16 */
+	assert_int_equal(m.len, 5);
+	assert_int_equal(m.imm, 0x1234);
+	insn_mem_offset(&m, r, 0, &seg);
+	assert_int_equal(seg, SEG_SS);
+	assert_int_equal(DECODE_IN(16, &m, 0xa0, 0x00, 0x80), 0); /* mov al, [moffs16] */
+	assert_int_equal(m.len, 3);
+	/* 0x67 in 16-bit code: 32-bit addressing with a SIB byte */
+	assert_int_equal(DECODE_IN(16, &m, 0x67, 0x8b, 0x04, 0x24), 0); /* mov ax, [esp] */
+	assert_int_equal(m.len, 4);
+	assert_int_equal(LEN_FOR(EXIT_IO, 0xf3, 0x6e), 2); /* rep outsb */
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +212,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_mov_loads),
 		cmocka_unit_test(test_mov_stores),
 		cmocka_unit_test(test_mov_rejected),
+		cmocka_unit_test(test_mov_32bit),
+		cmocka_unit_test(test_mov_16bit),
 	};
 
 	return ktest_run_group("vmm_insn_decode", tests, argc, argv);

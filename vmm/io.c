@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
  * Port I/O the guest sees. Every port exits (the backend's I/O bitmap is
- * all ones). COM1 is a minimal 16550: transmitted bytes are collected into
- * lines and forwarded to Keel's console as "guest: <line>"; the line status
- * register always says "transmitter empty". KEEL_TEST_PORT is a 32-bit
- * scratch register. Any other port is open bus: reads return all ones,
- * writes are dropped. String I/O (INS/OUTS) is not emulated: it stops the
- * VM with a report.
+ * all ones). Keel's test register (PLAT_PORT_KEEL_TEST) is a 32-bit scratch
+ * register; every other port goes to the VM's virtual platform
+ * (vmm/dev/platform.h: devices, or counted open bus).
+ *
+ * A VM without a platform (vm->plat NULL) keeps the minimal model: COM1
+ * is a 16550 subset whose bytes are collected into lines and forwarded as
+ * "guest: <line>", the line status register always says "transmitter
+ * empty", and any other port is open bus. String I/O (INS/OUTS) is not
+ * emulated here: it stops the VM with a report.
  */
 #include <keel/host.h>
 #include <keel/string.h>
 #include "rt/log.h"
 #include "guest/abi.h"
+#include "vmm/dev/layout.h"
+#include "vmm/dev/platform.h"
 #include "vmm/vmm.h"
 
 #define COM1_LSR (KEEL_COM1_PORT + 5)
@@ -39,30 +44,47 @@ static void serial_out(struct vm *vm, u8 c)
 		serial_flush(vm);
 }
 
-static u32 port_read(struct vm *vm, u16 port, u8 size)
+/* The test register lives at layout.h's port; the old KEEL_TEST_PORT
+ * (0x510, fw_cfg's selector) answers too while no platform claims it. */
+static bool is_test_port(const struct vm *vm, u16 port, u8 size)
 {
+	return size == 4 && (port == PLAT_PORT_KEEL_TEST || (!vm->plat && port == KEEL_TEST_PORT));
+}
+
+static u32 port_read(struct vm *vm, unsigned vcpu, u16 port, u8 size)
+{
+	if (is_test_port(vm, port, size))
+		return vm->test_port_value;
+	if (vm->plat) {
+		u32 val = 0;
+
+		plat_pio(vm->plat, vcpu, port, size, true, &val);
+		return val;
+	}
 	if (port == COM1_LSR)
 		return UART_LSR_TX_IDLE;
 	if (port >= KEEL_COM1_PORT && port < KEEL_COM1_PORT + 8)
 		return 0;
-	if (port == KEEL_TEST_PORT && size == 4)
-		return vm->test_port_value;
 	log_debug("keel: vm %s: in from unclaimed port 0x%x -> all ones\n", vm->name, port);
 	return 0xffffffffu;
 }
 
-static void port_write(struct vm *vm, u16 port, u8 size, u32 val)
+static void port_write(struct vm *vm, unsigned vcpu, u16 port, u8 size, u32 val)
 {
+	if (is_test_port(vm, port, size)) {
+		vm->test_port_value = val;
+		return;
+	}
+	if (vm->plat) {
+		plat_pio(vm->plat, vcpu, port, size, false, &val);
+		return;
+	}
 	if (port == KEEL_COM1_PORT) {
 		serial_out(vm, (u8)val);
 		return;
 	}
 	if (port > KEEL_COM1_PORT && port < KEEL_COM1_PORT + 8)
 		return; /* UART setup: divisor, FIFO, line control */
-	if (port == KEEL_TEST_PORT && size == 4) {
-		vm->test_port_value = val;
-		return;
-	}
 	log_debug("keel: vm %s: out 0x%x to unclaimed port 0x%x dropped\n", vm->name, val, port);
 }
 
@@ -82,13 +104,17 @@ void vmm_handle_io(struct vcpu *v)
 	u32 mask = size_mask(e->io.size);
 
 	v->stats.io++;
+	if (e->io.string && io_size_ok(e->io.size)) {
+		vmm_handle_string_io(v); /* io_string.c */
+		return;
+	}
 	if (e->io.string || e->io.rep || !io_size_ok(e->io.size)) {
 		vm_stop(v->vm, "string or malformed port I/O at port 0x%x (not emulated)",
 			e->io.port);
 		return;
 	}
 	if (e->io.in) {
-		u32 val = port_read(v->vm, e->io.port, e->io.size) & mask;
+		u32 val = port_read(v->vm, v->id, e->io.port, e->io.size) & mask;
 
 		/* IN to AL/AX keeps the rest of RAX; IN to EAX zero-extends. */
 		if (e->io.size == 4)
@@ -96,7 +122,18 @@ void vmm_handle_io(struct vcpu *v)
 		else
 			v->regs.rax = (v->regs.rax & ~(u64)mask) | val;
 	} else {
-		port_write(v->vm, e->io.port, e->io.size, (u32)v->regs.rax & mask);
+		port_write(v->vm, v->id, e->io.port, e->io.size, (u32)v->regs.rax & mask);
 	}
 	vmm_skip_insn(v);
+}
+
+/* One port access for string I/O (io_string.c). */
+u32 vmm_port_in(struct vcpu *v, u16 port, u8 size)
+{
+	return port_read(v->vm, v->id, port, size) & size_mask(size);
+}
+
+void vmm_port_out(struct vcpu *v, u16 port, u8 size, u32 val)
+{
+	port_write(v->vm, v->id, port, size, val & size_mask(size));
 }

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * Open bus: a guest access to a guest-physical address in no memslot. Keel
+ * MMIO: a guest access to a guest-physical address in no memslot. Keel
  * never maps host memory there. It decodes the faulting MOV (reading the
- * instruction through the guest's page tables), completes it as open bus
- * (loads return all ones, stores are dropped), and moves RIP on. Anything
- * it cannot complete exactly stops the VM with a report.
+ * instruction through the guest's page tables, in the guest's mode), hands
+ * it to the platform's devices (LAPIC, IOAPIC), and completes it as open
+ * bus otherwise (loads return all ones, stores are dropped); then RIP moves
+ * on. Anything it cannot complete exactly stops the VM with a report.
  */
 #include <keel/errno.h>
 #include <keel/host.h>
+#include <keel/string.h>
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/insn_decode.h"
+#include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
 #define OPEN_BUS_LOG_LIMIT 8 /* log the first few accesses; count them all */
@@ -43,7 +47,7 @@ static u64 store_value(struct vcpu *v, const struct mmio_insn *m)
 	return (m->high_byte ? r >> 8 : r) & ones(m->size);
 }
 
-static void log_access(struct vcpu *v, const struct mmio_insn *m, gpa_t gpa, u64 val)
+static void log_access(struct vcpu *v, bool store, unsigned size, gpa_t gpa, u64 val)
 {
 	struct vm *vm = v->vm;
 	u64 n = vm->open_bus_reads + vm->open_bus_writes;
@@ -55,13 +59,13 @@ static void log_access(struct vcpu *v, const struct mmio_insn *m, gpa_t gpa, u64
 			 vm->name);
 		return;
 	}
-	if (m->store)
+	if (store)
 		host_log("keel: vm %s: open bus: %u-byte write of 0x%llx to gpa 0x%llx dropped "
-			 "(rip 0x%llx)\n", vm->name, m->size, (unsigned long long)val,
+			 "(rip 0x%llx)\n", vm->name, size, (unsigned long long)(val & ones(size)),
 			 (unsigned long long)gpa.v, (unsigned long long)v->regs.rip);
 	else
 		host_log("keel: vm %s: open bus: %u-byte read of gpa 0x%llx -> all ones "
-			 "(rip 0x%llx)\n", vm->name, m->size, (unsigned long long)gpa.v,
+			 "(rip 0x%llx)\n", vm->name, size, (unsigned long long)gpa.v,
 			 (unsigned long long)v->regs.rip);
 }
 
@@ -70,11 +74,60 @@ static bool access_matches(const struct vm_exit *e, const struct mmio_insn *m)
 	return m->store == !!(e->tdp.access & MMU_ACC_WRITE);
 }
 
+/* One piece of an access: RAM through the memslots, a device of the
+ * platform, or open bus (all ones, dropped). */
+static void access_piece(struct vcpu *v, gpa_t gpa, unsigned size, bool store, u64 *val)
+{
+	bool natural = size == 1 || size == 2 || size == 4 || size == 8;
+	int r = store ? vmm_write_guest(v->vm, gpa, val, size) : vmm_read_guest(v->vm, gpa, val, size);
+
+	if (!r)
+		return;
+	if (r == -EPERM)
+		return; /* a write to a read-only slot (ROM): dropped */
+	if (natural && v->vm->plat && plat_mmio(v->vm->plat, v->id, gpa, size, store, val))
+		return;
+	log_access(v, store, size, gpa, *val);
+	if (store) {
+		v->vm->open_bus_writes++;
+	} else {
+		*val = ones(size);
+		v->vm->open_bus_reads++;
+	}
+}
+
+/*
+ * An access that crosses a page boundary may be half RAM, half not (the
+ * last bytes of RAM and the first of the hole above): each half gets what
+ * its own address holds, so the RAM half is really read or written. The
+ * faulting gpa names only the half that faulted; the operand's linear
+ * address, translated page by page, gives both.
+ */
+static bool split_access(struct vcpu *v, const struct mmio_insn *m, u64 *val)
+{
+	u64 r[16], lin, first;
+	gpa_t g0, g1;
+	int seg;
+
+	for (unsigned i = 0; i < 16; i++)
+		r[i] = *vmm_gpr(v, i);
+	lin = insn_mem_offset(m, r, v->regs.rip + m->len, &seg);
+	lin = vmm_seg_linear(v, seg, lin);
+	first = PAGE_SIZE - (lin & ~PAGE_MASK);
+	if (first >= m->size || vmm_gva_to_gpa(v, GVA(lin), &g0) ||
+	    vmm_gva_to_gpa(v, GVA(lin + first), &g1))
+		return false;
+	access_piece(v, g0, (unsigned)first, m->store, val);
+	access_piece(v, g1, m->size - (unsigned)first, m->store, (u64 *)((u8 *)val + first));
+	return true;
+}
+
 void vmm_handle_open_bus(struct vcpu *v)
 {
 	const struct vm_exit *e = &v->exit;
 	u8 buf[INSN_MAX_LEN];
 	struct mmio_insn m;
+	u64 val = 0;
 	size_t n;
 	int r;
 
@@ -85,7 +138,7 @@ void vmm_handle_open_bus(struct vcpu *v)
 		return;
 	}
 	n = vmm_fetch_insn(v, buf, sizeof(buf));
-	r = insn_decode_mov(buf, n, &m);
+	r = insn_decode_mov(buf, n, vcpu_code_bits(&v->regs), &m);
 	if (r || !access_matches(e, &m)) {
 		v->vm->ops->dump(v);
 		vm_stop(v->vm, "access to unbacked gpa 0x%llx by an instruction Keel does not "
@@ -95,13 +148,12 @@ void vmm_handle_open_bus(struct vcpu *v)
 			n > 3 ? buf[3] : 0);
 		return;
 	}
-	if (m.store) {
-		log_access(v, &m, e->tdp.gpa, store_value(v, &m));
-		v->vm->open_bus_writes++;
-	} else {
-		log_access(v, &m, e->tdp.gpa, 0);
-		write_reg(v, &m, ones(m.size));
-		v->vm->open_bus_reads++;
-	}
-	v->regs.rip += m.len;
+	v->stats.mmio++;
+	if (m.store)
+		val = store_value(v, &m);
+	if (!split_access(v, &m, &val))
+		access_piece(v, e->tdp.gpa, m.size, m.store, &val);
+	if (!m.store)
+		write_reg(v, &m, val & ones(m.size));
+	vmm_retire_insn(v, v->regs.rip + m.len);
 }

@@ -52,11 +52,13 @@ static u64 hc_vcpu_start(struct vcpu *caller)
 	v->vm = vm;
 	v->id = (unsigned)id;
 	v->cpu = (unsigned)id;
-	v->regs.cr0 = caller->regs.cr0;
-	v->regs.cr3 = caller->regs.cr3;
-	v->regs.cr4 = caller->regs.cr4;
-	v->regs.efer = caller->regs.efer;
+	/* The caller's mode, segments, descriptor tables and XCR0 (the
+	 * backend loads every field, vmm/vcpu.h); fresh GPRs, no event state. */
+	v->regs = caller->regs;
+	memset(&v->regs, 0, offsetof(struct vcpu_regs, rip));
+	v->regs.cr2 = 0;
 	v->regs.rflags = 0x2;
+	v->regs.sti_shadow = v->regs.movss_shadow = v->regs.nmi_blocked = false;
 	v->regs.rip = caller->regs.rcx;
 	v->regs.rsp = caller->regs.rdx;
 	v->regs.rdi = id;

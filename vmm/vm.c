@@ -9,10 +9,13 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/pcpu.h"
 #include "arch/x86/smp.h"
 #include "guest/abi.h"
 #include "mmu/mmu.h"
+#include "vmm/dev/platform.h"
 #include "vmm/guest_setup.h"
 #include "vmm/smp.h"
 #include "vmm/vmm.h"
@@ -68,10 +71,11 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	vm->ops = ops;
 	vm->mem_size = s->mem_size;
 	vm->test_port_value = KEEL_TEST_PORT_RESET;
+	vm->timeout_s = s->timeout_s;
 	vm->mmu = mmu_create(ops->tdp_format);
 	if (vm->mmu)
 		mmu_set_max_page_level(vm->mmu, ops->tdp_max_level());
-	if (!vm->mmu || vm_add_ram(vm, s)) {
+	if (!vm->mmu || vm_add_ram(vm, s) || vm_plat_create(vm, s)) {
 		if (vm->mmu)
 			mmu_destroy(vm->mmu);
 		host_free(vm);
@@ -92,6 +96,9 @@ int vmm_vcpu_setup(struct vm *vm, struct vcpu *v)
 {
 	int r;
 
+	/* Only the vCPUs the platform was built for have a LAPIC (the
+	 * platform has one vCPU today); the others take no interrupts. */
+	v->lapic = vm->plat ? plat_lapic(vm->plat, v->id) : NULL;
 	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
 	if (!v->mmu)
 		return -ENOMEM;
@@ -119,6 +126,86 @@ void vmm_vcpu_teardown(struct vcpu *v)
 	mmu_vcpu_destroy(v->mmu);
 }
 
+/* The longest Keel lets a guest run without an exit: the slice after
+ * which it takes the CPU back to advance virtual time, poll serial input
+ * and check the timeout, whatever the guest does (a spinning "jmp $"). */
+#define VM_SLICE_NS 10000000ull /* 10 ms */
+
+static u64 vm_deadline(const struct vm *vm, const struct vcpu *v, u64 now)
+{
+	u64 d = now + VM_SLICE_NS;
+
+	if (v->id == 0) /* the platform's vCPU (vm_tick) */
+		d = MIN(d, vmm_next_event_ns(vm));
+
+	if (vm->timeout_at)
+		d = MIN(d, vm->timeout_at);
+	return d;
+}
+
+/* Work due on every trip through the loop: virtual time, host serial input,
+ * the keel.cfg timeout. The platform is not locked (vmm/dev/platform.h):
+ * only vCPU 0, the one with a LAPIC, drives it. */
+static void vm_tick(struct vm *vm, struct vcpu *v)
+{
+	u64 now = host_time_ns();
+
+	if (v->id != 0)
+		return;
+
+	vmm_time_advance(vm);
+	if (vm->timeout_at && now >= vm->timeout_at) {
+		host_log("keel: vm %s: timeout: still running after %llu s (rip 0x%llx); "
+			 "stopping it\n", vm->name, (unsigned long long)vm->timeout_s,
+			 (unsigned long long)v->regs.rip);
+		vm_stop(vm, "timeout after %llu s (keel.cfg timeout)",
+			(unsigned long long)vm->timeout_s);
+	}
+}
+
+/* HLT: sleep until an event can wake the vCPU. True when it stays halted
+ * (the loop comes back here after the sleep). */
+static bool vm_idle(struct vm *vm, struct vcpu *v)
+{
+	u64 now, until;
+
+	if (!v->halted)
+		return false;
+	if (vmm_events_wake(v)) {
+		v->halted = false;
+		return false;
+	}
+	if (!vmm_events_can_wake(v)) {
+		vm->ops->dump(v);
+		vm_stop(vm, "guest halted with interrupts disabled and nothing to wake it "
+			"(rip 0x%llx)", (unsigned long long)v->regs.rip);
+		return true;
+	}
+	now = host_time_ns();
+	until = vm_deadline(vm, v, now);
+	if (until > now && host_timer_ready()) {
+		host_timer_arm_ns(until - now);
+		host_timer_wait();
+		host_timer_arm_ns(0);
+	}
+	v->stats.idles++;
+	return true;
+}
+
+/* The guest's FPU state starts reset, and the CPU's XCR0 is the guest's
+ * (arch/x86/fpu.h: Keel never touches either itself). */
+static void vm_load_fpu(struct vcpu *v)
+{
+	if (!v->fpu_ready) {
+		fpu_reset(v->regs.xcr0, v->vm->ops->host_xsave);
+		v->fpu_ready = true;
+		v->xcr0_loaded = v->regs.xcr0;
+	} else if (v->regs.xcr0 != v->xcr0_loaded && fpu_guest_xcr0_mask()) {
+		fpu_set_xcr0(v->regs.xcr0);
+		v->xcr0_loaded = v->regs.xcr0;
+	}
+}
+
 static bool vm_running(struct vm *vm)
 {
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
@@ -130,11 +217,19 @@ void vm_run_loop(struct vm *vm, struct vcpu *v)
 	while (vm_running(vm) && !v->leave) {
 		hpa_t root;
 		bool flush = false;
+		u64 now;
 
+		vm_tick(vm, v);
+		if (!vm_running(vm) || vm_idle(vm, v))
+			continue;
+		vmm_events_before_entry(v);
+		vm_load_fpu(v);
 		if (mmu_vcpu_load_root(v->mmu, &root, &flush)) {
 			vm_stop(vm, "no memory for a TDP root");
 			break;
 		}
+		now = host_time_ns();
+		vm->ops->set_preemption(v, MAX(vm_deadline(vm, v, now), now + 1) - now);
 		if (vm->ops->vcpu_run(v, root, flush)) {
 			mmu_vcpu_exit_guest(v->mmu);
 			vm->ops->dump(v);
@@ -142,9 +237,21 @@ void vm_run_loop(struct vm *vm, struct vcpu *v)
 			break;
 		}
 		mmu_vcpu_exit_guest(v->mmu); /* out of guest mode before any MMU call */
+		vm->ops->set_preemption(v, 0);
 		v->stats.exits++;
+		vmm_events_after_exit(v);
 		vmm_handle_exit(v);
 	}
+}
+
+/* struct vcpu_stats is all u64 counters. */
+static void add_stats(struct vcpu_stats *sum, const struct vcpu_stats *s)
+{
+	u64 *d = (u64 *)sum;
+	const u64 *a = (const u64 *)s;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(u64); i++)
+		d[i] += a[i];
 }
 
 static void vm_collect(const struct vm *vm, struct vm_result *res)
@@ -155,12 +262,22 @@ static void vm_collect(const struct vm *vm, struct vm_result *res)
 		if (!vm->vcpus[i])
 			continue;
 		res->vcpus++;
-		res->exits += vm->vcpus[i]->stats.exits;
-		res->npf += vm->vcpus[i]->stats.tdp_faults;
+		add_stats(&res->vcpu, &vm->vcpus[i]->stats);
 	}
+	res->exits = res->vcpu.exits;
+	res->npf = res->vcpu.tdp_faults;
 	res->failures = vm->guest_failures;
 	res->tests = vm->guest_tests;
 	res->open_bus = vm->open_bus_reads + vm->open_bus_writes;
+	if (vm->plat) {
+		struct plat_counters c;
+
+		plat_get_counters(vm->plat, &c);
+		res->open_bus += c.open_bus_reads + c.open_bus_writes;
+		plat_format_counters(&c, res->platform, sizeof(res->platform));
+	}
+	res->has_exit_code = vm->has_exit_code;
+	res->exit_code = vm->exit_code;
 	memcpy(res->stop_reason, vm->stop_reason, sizeof(res->stop_reason));
 	mmu_get_stats(vm->mmu, &res->mmu);
 	mmu_get_flush_stats(vm->mmu, &res->flush);
@@ -198,6 +315,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 	if (r)
 		return r;
+	if (!host_timer_init())
+		host_log("keel: no usable local APIC: no preemption on SVM, idling spins\n");
 	vm_scrub_ram(s);
 	vm = vm_create(ops, s);
 	if (!vm) {
@@ -216,6 +335,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 
 		host_log("keel: vm %s: entering guest at rip=0x%llx\n", vm->name,
 			 (unsigned long long)v.regs.rip);
+		if (vm->timeout_s)
+			vm->timeout_at = t0 + vm->timeout_s * 1000000000ull;
 		vm_run_loop(vm, &v);
 		vmm_end_other_vcpus(vm);
 		vm_collect(vm, res);
@@ -225,6 +346,8 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 		vmm_free_other_vcpus(vm);
 	}
 	mmu_destroy(vm->mmu);
+	if (vm->plat)
+		plat_destroy(vm->plat);
 	host_free(vm);
 	ops->cpu_disable(cpu);
 	return r;

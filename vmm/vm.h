@@ -10,9 +10,11 @@
 #include <keel/types.h>
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
+#include "vmm/loader/loader.h"
 #include "vmm/vcpu.h"
 
 struct mmu;
+struct plat;
 
 #define VM_NAME_MAX 32
 #define VM_MAX_RAM_REGIONS MMU_MAX_SLOTS
@@ -30,14 +32,26 @@ struct vm_ram_region {
 /* What Keel is asked to run. */
 struct vm_setup {
 	const char *name;       /* for the log and the summary line */
-	const void *image;      /* flat binary, loaded at KEEL_GUEST_LOAD_GPA */
+	const char *image_path; /* as keel.cfg names it (Multiboot cmdline), or NULL */
+	const void *image;      /* loaded by the loader for its format */
 	size_t image_size;
-	u64 mem_size;           /* guest RAM is guest-physical [0, mem_size) */
+	enum loader_kind loader; /* LOADER_AUTO: from the image's format */
+	const char *cmdline;    /* keel.cfg cmdline, or NULL */
+	struct loader_file initrd;
+	struct loader_file modules[LOADER_MAX_MODULES];
+	unsigned nr_modules;
+	/* Guest RAM: mem_size bytes, [0, PLAT_PCI_HOLE_BASE) and the rest from
+	 * PLAT_HIGH_RAM_BASE (vmm/dev/layout.h). */
+	u64 mem_size;
 	/* Its backing, in guest-physical order, together covering it. */
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS];
 	unsigned nr_ram;
 	const char *fail_test;  /* self-test to fail on purpose, or "" */
 	unsigned max_vcpus;     /* keel.cfg cpus; 0: one per host CPU */
+	u64 timeout_s;          /* stop the VM after this long (keel.cfg timeout), 0 = never */
+	bool console_raw;       /* COM1 bytes to the console as they are (real OSes), not
+				 * as "guest: " lines (the self-test) */
+	bool pass_on_poweroff;  /* an ACPI poweroff is the guest's passing verdict */
 };
 
 enum vm_state {
@@ -62,11 +76,16 @@ struct vm {
 	u64 guest_failures, guest_tests;
 	char stop_reason[VM_STOP_REASON_MAX];
 	/* Devices. */
+	struct plat *plat; /* the virtual platform (vmm/dev/platform.h), or NULL */
 	char serial_line[VM_SERIAL_LINE_MAX];
 	size_t serial_len;
 	u32 test_port_value;
 	u64 open_bus_reads, open_bus_writes;
 	struct vm_fault_repeat tdp_repeat;
+	u64 timeout_s, timeout_at; /* keel.cfg timeout; host_time_ns() deadline, 0 = none */
+	bool console_raw, pass_on_poweroff;
+	bool has_exit_code;        /* the guest wrote to the debug-exit port */
+	u32 exit_code;             /* ... this value */
 	unsigned evict_streak; /* evictions since the last fault that mapped */
 	/* SMP (vmm/smp.c): vCPU 0 is the boot vCPU, run by the boot CPU; vCPU i
 	 * runs on host CPU i once the guest starts it. */
@@ -85,7 +104,11 @@ struct vm_result {
 	unsigned vcpus;       /* vCPUs that ran */
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
 	struct mmu_flush_stats flush;
+	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
+	char platform[192];     /* plat_format_counters' line, "" without a platform */
 	char stop_reason[VM_STOP_REASON_MAX];
+	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
+	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */
 };
 
 /* Create the VM and its vCPU, run the guest to its end, tear it down.

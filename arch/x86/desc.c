@@ -83,7 +83,7 @@ static void idt_build(void)
 
 	for (unsigned v = 0; v < X86_NR_EXCEPTIONS; v++)
 		idt_set(v, stubs + v * X86_TRAP_STUB_SIZE, vector_needs_ist(v) ? IST_FOR_FATAL : 0);
-	/* Host interrupts (intr.c): acknowledged, kicks counted. */
+	/* Host interrupts (host_timer.c, intr.c): acknowledged, kicks counted. */
 	for (unsigned v = X86_NR_EXCEPTIONS; v < 256; v++)
 		idt_set(v, (u64)(uintptr_t)x86_irq_stubs + (v - X86_NR_EXCEPTIONS) * X86_IRQ_STUB_SIZE,
 			0);

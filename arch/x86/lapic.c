@@ -38,12 +38,12 @@ static void xapic_write(u32 reg, u32 v)
 	xapic[reg / 4] = v;
 }
 
-static u32 reg_read(u32 reg)
+u32 lapic_read(u32 reg)
 {
 	return xapic ? xapic_read(reg) : (u32)rdmsr(X2APIC_MSR(reg));
 }
 
-static void reg_write(u32 reg, u32 v)
+void lapic_write(u32 reg, u32 v)
 {
 	if (xapic)
 		xapic_write(reg, v);
@@ -57,10 +57,10 @@ static void reg_write(u32 reg, u32 v)
 static void mask_local_sources(void)
 {
 	for (u32 reg = XAPIC_LVT_TIMER; reg <= XAPIC_LVT_ERROR; reg += 0x10)
-		reg_write(reg, reg_read(reg) | LVT_MASKED);
+		lapic_write(reg, lapic_read(reg) | LVT_MASKED);
 }
 
-void lapic_init(void)
+void lapic_cpu_init(void)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 
@@ -74,7 +74,7 @@ void lapic_init(void)
 	mask_local_sources();
 	/* Software-enable it (SVR bit 8; spurious vector 0xff) so it accepts
 	 * and sends IPIs. */
-	reg_write(XAPIC_SVR, reg_read(XAPIC_SVR) | BIT(8) | 0xff);
+	lapic_write(XAPIC_SVR, lapic_read(XAPIC_SVR) | BIT(8) | 0xff);
 }
 
 /* The legacy 8259s: masked, their interrupts would arrive as ExtINT. */

@@ -80,7 +80,7 @@ static __noreturn void ap_entry(struct ap_start *s)
 	if (desc_init_ap(s->ist_top))
 		rt_cpu_halt(); /* no memory: never reported online */
 	rt_cpu_local_init(c); /* after the GDT load, which clears GS base */
-	lapic_init();
+	lapic_cpu_init();
 	c->apic_id = lapic_id();
 	r = smp_ops->cpu_enable(c);
 	if (r)
@@ -141,7 +141,7 @@ void smp_init_boot_cpu(void)
 {
 	struct pcpu *c = pcpu_slot(0);
 
-	lapic_init();
+	lapic_cpu_init();
 	lapic_mask_pic();
 	c->apic_id = lapic_id();
 	c->online = 1;

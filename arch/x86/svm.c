@@ -7,16 +7,13 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/pcpu.h"
 #include "arch/x86/svm.h"
 #include "arch/x86/svm_asid.h"
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
 #include "vmm/vcpu.h"
-
-#define SVM_GUEST_PAT 0x0007040600070406ull /* the power-on PAT */
-#define SVM_DR6_INIT 0xffff0ff0ull
-#define SVM_DR7_INIT 0x400ull
 
 _Static_assert(offsetof(struct vcpu_regs, rcx) == 8, "svm_run.asm R_RCX");
 _Static_assert(offsetof(struct vcpu_regs, rbp) == 40, "svm_run.asm R_RBP");
@@ -34,6 +31,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	void *iopm, *msrpm;
 	struct svm_asid_vcpu asid;
+	bool gp_paused; /* #GP intercept off for one entry (svm_gp_in_delivery) */
 };
 
 static u32 svm_features; /* CPUID 8000_000A:EDX */
@@ -118,24 +116,6 @@ static void svm_cpu_disable(struct pcpu *cpu)
 	cpu->enabled = false;
 }
 
-static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit)
-{
-	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = 0 };
-}
-
-/* The flat 64-bit model of the initial-state contract in vmm/vcpu.h. */
-static void init_segments(struct vmcb_save *s)
-{
-	set_seg(&s->cs, 0x08, SVM_ATTR_CODE64, 0xffffffff);
-	set_seg(&s->ds, 0x10, SVM_ATTR_DATA, 0xffffffff);
-	s->es = s->ss = s->fs = s->gs = s->ds;
-	set_seg(&s->tr, 0x18, SVM_ATTR_TSS_BUSY, 0x67);
-	set_seg(&s->ldtr, 0, 0, 0);
-	set_seg(&s->gdtr, 0, 0, 0xffff);
-	set_seg(&s->idtr, 0, 0, 0xffff);
-	s->cpl = 0;
-}
-
 static void init_control(struct vmcb_control *c, const struct svm_vcpu *sv)
 {
 	c->intercept3 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
@@ -145,6 +125,9 @@ static void init_control(struct vmcb_control *c, const struct svm_vcpu *sv)
 	c->intercept4 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+	/* #GP, so that an SVM instruction at CPL > 0 (the CPU's #GP comes
+	 * before the intercept) can be turned into the guest's #UD too. */
+	c->exceptions = BIT(13);
 	c->iopm_base_pa = pa(sv->iopm);
 	c->msrpm_base_pa = pa(sv->msrpm);
 	/* Physical interrupts stay under the host's RFLAGS.IF, not the guest's. */
@@ -184,39 +167,44 @@ static int svm_vcpu_init(struct vcpu *v)
 	memset(sv->msrpm, 0xff, SVM_MSRPM_BYTES);
 	init_control(&sv->vmcb->ctl, sv);
 	svm_asid_vcpu_init(&sv->asid);
-	init_segments(&sv->vmcb->save);
-	sv->vmcb->save.g_pat = SVM_GUEST_PAT;
-	sv->vmcb->save.dr6 = SVM_DR6_INIT;
-	sv->vmcb->save.dr7 = SVM_DR7_INIT;
+	svm_regs_to_vmcb(sv->vmcb, &v->regs);
 	return 0;
 }
 
-static void regs_to_vmcb(struct vmcb_save *s, const struct vcpu_regs *r)
+/*
+ * The event whose delivery the exit interrupted (EXITINTINFO), e.g. an NPF
+ * on the guest's IDT or stack, is delivered again at the next entry, with
+ * one exception: a software interrupt (INT n) or a software exception
+ * (INT3, INTO). For those the saved RIP is the instruction itself, and
+ * injecting them again would push that RIP as the return address, so the
+ * handler's IRET would execute the INT3 a second time (QEMU pushes the
+ * injected event's RIP, hardware without NRIP save the same). Instead
+ * nothing is injected and the instruction runs again: the event is
+ * delivered once, with the address after the instruction on the stack.
+ */
+static u64 svm_reinjection(u64 info)
 {
-	s->rax = r->rax;
-	s->rsp = r->rsp;
-	s->rip = r->rip;
-	s->rflags = r->rflags;
-	s->cr0 = r->cr0;
-	s->cr2 = r->cr2;
-	s->cr3 = r->cr3;
-	s->cr4 = r->cr4;
-	/* VMRUN requires EFER.SVME in the guest's EFER; the guest's view
-	 * (v->regs.efer, RDMSR) never shows it. */
-	s->efer = r->efer | EFER_SVME;
+	u64 type = info & SVM_EVENTINJ_TYPE_MASK, vec = info & SVM_EVENTINJ_VECTOR;
+
+	if (!(info & SVM_EVENTINJ_VALID))
+		return 0;
+	if (type == SVM_EVENTINJ_TYPE_SOFT ||
+	    (type == SVM_EVENTINJ_TYPE_EXCEPTION && (vec == 3 || vec == 4)))
+		return 0;
+	return info;
 }
 
-static void vmcb_to_regs(struct vcpu_regs *r, const struct vmcb_save *s)
+/* #GP is intercepted only for SVM instructions at CPL > 0 (vmm/exit.c). A
+ * #GP raised while the CPU delivered an event (a broken IDT, say) is not
+ * Keel's business: the event is delivered again with the intercept off for
+ * that one entry, so the CPU escalates as it would (#DF, shutdown). */
+static void svm_gp_in_delivery(struct vcpu *v, struct svm_vcpu *sv)
 {
-	r->rax = s->rax;
-	r->rsp = s->rsp;
-	r->rip = s->rip;
-	r->rflags = s->rflags;
-	r->cr0 = s->cr0;
-	r->cr2 = s->cr2;
-	r->cr3 = s->cr3;
-	r->cr4 = s->cr4;
-	r->efer = s->efer & ~EFER_SVME;
+	if (v->exit.kind != EXIT_EXCEPTION || v->exit.exc.vector != 13 || !v->exit.vectoring)
+		return;
+	sv->vmcb->ctl.exceptions &= ~BIT(13);
+	sv->gp_paused = true;
+	v->exit.kind = EXIT_NONE; /* nothing for generic code; event_inj re-delivers */
 }
 
 static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
@@ -226,18 +214,25 @@ static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 	struct svm_cpu *sc = cpu->vendor;
 	struct vmcb *vmcb = sv->vmcb;
 
-	regs_to_vmcb(&vmcb->save, &v->regs);
+	svm_regs_to_vmcb(vmcb, &v->regs);
 	vmcb->ctl.ncr3 = root.v;
 	/* Per-vCPU ASID; a vCPU that moved CPUs gets a fresh one there. */
 	vmcb->ctl.asid = svm_asid_prepare(&sc->asids, &sv->asid, (int)cpu->id, flush,
 					  &vmcb->ctl.tlb_control);
 	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
-	vmcb_to_regs(&v->regs, &vmcb->save);
+	svm_vmcb_to_regs(&v->regs, vmcb);
 	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
-	/* An event the exit interrupted (e.g. an NPF while delivering an
-	 * exception through the guest IDT) is delivered again on next entry. */
-	vmcb->ctl.event_inj = (vmcb->ctl.exit_int_info & SVM_EVENTINJ_VALID) ?
-				      vmcb->ctl.exit_int_info : 0;
+	if (sv->gp_paused) {
+		sv->gp_paused = false;
+		vmcb->ctl.exceptions |= BIT(13);
+	}
+	svm_gp_in_delivery(v, sv);
+	if (v->exit.kind == EXIT_IRET) {
+		/* The IRET has not run yet: NMI blocking ends once it has. */
+		vmcb->ctl.intercept3 &= ~SVM_INTERCEPT_IRET;
+		v->iret_rip = v->regs.rip;
+	}
+	vmcb->ctl.event_inj = svm_reinjection(vmcb->ctl.exit_int_info);
 	if (v->exit.kind == EXIT_ENTRY_FAILED) {
 		host_log("svm: VMRUN refused the guest state (VMEXIT_INVALID)\n");
 		return -EIO;
@@ -250,9 +245,57 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 	struct svm_vcpu *sv = v->hw;
 	u64 ev = vector | SVM_EVENTINJ_TYPE_EXCEPTION | SVM_EVENTINJ_VALID;
 
-	if (has_error)
+	if (has_error && (v->regs.cr0 & X86_CR0_PE)) /* real mode pushes none */
 		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
 	sv->vmcb->ctl.event_inj = ev;
+}
+
+static bool svm_event_queued(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->hw)->vmcb->ctl.event_inj & SVM_EVENTINJ_VALID;
+}
+
+static void svm_inject_irq(struct vcpu *v, u8 vector)
+{
+	((struct svm_vcpu *)v->hw)->vmcb->ctl.event_inj =
+		vector | SVM_EVENTINJ_TYPE_INTR | SVM_EVENTINJ_VALID;
+}
+
+/* SVM keeps no NMI blocking of its own for an injected NMI: Keel does
+ * (v->regs.nmi_blocked), and intercepts IRET to learn when it ends. */
+static void svm_inject_nmi(struct vcpu *v)
+{
+	struct vmcb *vmcb = ((struct svm_vcpu *)v->hw)->vmcb;
+
+	vmcb->ctl.event_inj = 2 | SVM_EVENTINJ_TYPE_NMI | SVM_EVENTINJ_VALID;
+	vmcb->ctl.intercept3 |= SVM_INTERCEPT_IRET;
+	v->regs.nmi_blocked = true;
+}
+
+/* The interrupt window: a virtual interrupt (V_IRQ) of the highest priority
+ * that ignores V_TPR, with its delivery intercepted (VINTR), exits as soon
+ * as the guest has RFLAGS.IF = 1 and no interrupt shadow. It is never
+ * delivered itself: the exit comes first, and Keel injects the real vector.
+ * An NMI window is the IRET intercept (svm_inject_nmi). */
+static void svm_set_windows(struct vcpu *v, bool irq, bool nmi)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)v->hw)->vmcb->ctl;
+
+	(void)nmi;
+	c->vintr &= ~(SVM_V_IRQ | SVM_V_IGN_TPR | (0xfull << SVM_V_INTR_PRIO_SHIFT));
+	c->intercept3 &= ~SVM_INTERCEPT_VINTR;
+	if (irq) {
+		c->vintr |= SVM_V_IRQ | SVM_V_IGN_TPR | (0xfull << SVM_V_INTR_PRIO_SHIFT);
+		c->intercept3 |= SVM_INTERCEPT_VINTR;
+	}
+}
+
+/* The host LAPIC timer interrupts the guest: INTR is intercepted and the
+ * host's IF is 1 around VMRUN (svm_run.asm). */
+static void svm_set_preemption(struct vcpu *v, u64 ns)
+{
+	(void)v;
+	host_timer_arm_ns(ns);
 }
 
 static unsigned long long ull(u64 v)
@@ -281,6 +324,7 @@ const struct vendor_ops svm_ops = {
 	.name = "svm",
 	.tdp_name = "npt",
 	.tdp_format = &spte_format_npt,
+	.host_xsave = false, /* QEMU's TCG SVM resets with it: arch/x86/fpu.c */
 	.detect = svm_detect,
 	.check = svm_check,
 	.tdp_max_level = svm_tdp_max_level,
@@ -290,5 +334,10 @@ const struct vendor_ops svm_ops = {
 	.vcpu_free = svm_vcpu_free,
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,
+	.event_queued = svm_event_queued,
+	.inject_irq = svm_inject_irq,
+	.inject_nmi = svm_inject_nmi,
+	.set_windows = svm_set_windows,
+	.set_preemption = svm_set_preemption,
 	.dump = svm_dump,
 };

@@ -19,6 +19,8 @@
 
 /* Intercept word 3 (VMCB 0x00c) and word 4 (0x010). */
 #define SVM_INTERCEPT_INTR BIT(0)
+#define SVM_INTERCEPT_VINTR BIT(4)
+#define SVM_INTERCEPT_IRET BIT(20)
 #define SVM_INTERCEPT_NMI BIT(1)
 #define SVM_INTERCEPT_SMI BIT(2)
 #define SVM_INTERCEPT_INIT BIT(3)
@@ -43,6 +45,16 @@
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
+#define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_IRET 0x74
+#define SVM_EXIT_INVLPGA 0x7a
+#define SVM_EXIT_VMRUN 0x80
+#define SVM_EXIT_VMLOAD 0x82
+#define SVM_EXIT_VMSAVE 0x83
+#define SVM_EXIT_STGI 0x84
+#define SVM_EXIT_CLGI 0x85
+#define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_IOIO 0x7b
@@ -69,9 +81,18 @@
 #define SVM_NPF_WALK BIT(33)
 
 #define SVM_EVENTINJ_VALID BIT(31)
+#define SVM_EVENTINJ_VECTOR GENMASK(7, 0)
+#define SVM_EVENTINJ_TYPE_MASK (7u << 8)
+#define SVM_EVENTINJ_TYPE_INTR (0u << 8)
+#define SVM_EVENTINJ_TYPE_NMI (2u << 8)
 #define SVM_EVENTINJ_TYPE_EXCEPTION (3u << 8)
+#define SVM_EVENTINJ_TYPE_SOFT (4u << 8)
 #define SVM_EVENTINJ_EV BIT(11)
 
+#define SVM_V_TPR GENMASK(3, 0)
+#define SVM_V_IRQ BIT(8)
+#define SVM_V_INTR_PRIO_SHIFT 16
+#define SVM_V_IGN_TPR BIT(20)
 #define SVM_V_INTR_MASKING BIT(24)
 #define SVM_NP_ENABLE BIT(0)
 #define SVM_TLB_FLUSH_ALL 1
@@ -174,6 +195,10 @@ _Static_assert(sizeof(struct vmcb) <= SZ_4K, "VMCB fits its page");
  * per-CPU area for the host's VMSAVE state. */
 struct vcpu_regs;
 void svm_vmrun(u64 vmcb_pa, struct vcpu_regs *regs, u64 host_save_pa);
+
+/* svm_state.c: struct vcpu_regs to and from the save area (all of it). */
+void svm_regs_to_vmcb(struct vmcb *vmcb, const struct vcpu_regs *r);
+void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb);
 
 /* svm_exit.c */
 struct vcpu;

@@ -43,7 +43,15 @@ static enum exit_kind simple_kind(u64 code)
 	case SVM_EXIT_VMMCALL: return EXIT_HYPERCALL;
 	case SVM_EXIT_SHUTDOWN: return EXIT_SHUTDOWN;
 	case SVM_EXIT_INTR: return EXIT_EXTINT;
-	case SVM_EXIT_INVALID: return EXIT_ENTRY_FAILED;
+	case SVM_EXIT_INVALID:
+	case 0xffffffffull: /* QEMU stores -1 as 32 bits */
+		return EXIT_ENTRY_FAILED;
+	case SVM_EXIT_VINTR: return EXIT_IRQ_WINDOW;
+	case SVM_EXIT_IRET: return EXIT_IRET;
+	case SVM_EXIT_XSETBV: return EXIT_XSETBV;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
+		return EXIT_VIRT_INSN;
 	default: return EXIT_OTHER;
 	}
 }
@@ -52,7 +60,7 @@ static enum exit_kind simple_kind(u64 code)
 static bool has_next_rip(enum exit_kind k)
 {
 	return k == EXIT_CPUID || k == EXIT_HLT || k == EXIT_HYPERCALL || k == EXIT_RDMSR ||
-	       k == EXIT_WRMSR;
+	       k == EXIT_WRMSR || k == EXIT_XSETBV;
 }
 
 void svm_decode_exit(struct vcpu *v, const struct vmcb *vmcb, bool nrips)
@@ -79,6 +87,10 @@ void svm_decode_exit(struct vcpu *v, const struct vmcb *vmcb, bool nrips)
 	} else {
 		e->kind = simple_kind(code);
 	}
+	e->vectoring = vmcb->ctl.exit_int_info & SVM_EVENTINJ_VALID;
+	e->vectoring_exc = (vmcb->ctl.exit_int_info & SVM_EVENTINJ_TYPE_MASK) ==
+			   SVM_EVENTINJ_TYPE_EXCEPTION;
+	e->vectoring_vector = (u8)vmcb->ctl.exit_int_info;
 	if (nrips && has_next_rip(e->kind) && vmcb->ctl.next_rip)
 		e->next_rip = vmcb->ctl.next_rip;
 }

@@ -14,7 +14,7 @@
 ; interrupts follow the host's IF saved by VMRUN, so a host interrupt (Keel's
 ; LAPIC timer) ends the guest with an INTR intercept, however the guest runs.
 ; Keel is built with -mgeneral-regs-only: it never touches the FPU/SSE state
-; the guest leaves in the registers (vmm/fpu.c).
+; the guest leaves in the registers (arch/x86/fpu.h).
 section .note.GNU-stack noalloc noexec nowrite progbits ; no executable stack
 default rel
 bits 64

@@ -16,6 +16,8 @@ struct vendor_ops {
 	const char *name;     /* "svm" or "vmx" */
 	const char *tdp_name; /* "npt" or "ept" */
 	const struct spte_format *tdp_format;
+	/* Keel may turn on CR4.OSXSAVE to give guests XSAVE (arch/x86/fpu.h). */
+	bool host_xsave;
 
 	/* CPUID says this CPU is of our vendor (AMD / Intel). */
 	bool (*detect)(void);
@@ -37,8 +39,25 @@ struct vendor_ops {
 	 * and v->exit decoded. Returns 0, or a negative error when the entry
 	 * itself failed (v->exit.kind == EXIT_ENTRY_FAILED, reason logged). */
 	int (*vcpu_run)(struct vcpu *v, hpa_t root, bool flush);
-	/* Inject an exception into the guest at the next entry. */
+	/* Inject an exception into the guest at the next entry (for #PF the
+	 * caller sets v->regs.cr2 first). */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+
+	/* Events (vmm/event.c decides what to deliver; the backend delivers).
+	 * An event is queued for the next entry already (an injected exception,
+	 * an interrupted delivery being re-injected, an interrupt or NMI). */
+	bool (*event_queued)(struct vcpu *v);
+	/* External interrupt 'vector' / an NMI at the next entry: only when the
+	 * guest can take it (RFLAGS.IF, no shadow; no NMI blocking). */
+	void (*inject_irq)(struct vcpu *v, u8 vector);
+	void (*inject_nmi)(struct vcpu *v);
+	/* Exit (EXIT_IRQ_WINDOW / EXIT_NMI_WINDOW) as soon as the guest can take
+	 * an interrupt / an NMI. Both false: no window exits. */
+	void (*set_windows)(struct vcpu *v, bool irq, bool nmi);
+	/* Leave the guest no later than 'ns' after the next entry, whatever it
+	 * does (EXIT_PREEMPT or EXIT_EXTINT): SVM arms the host LAPIC timer
+	 * and intercepts physical interrupts, VMX uses the preemption timer. */
+	void (*set_preemption)(struct vcpu *v, u64 ns);
 	/* Log the full hardware state (VMCB / VMCS) for a failure report. */
 	void (*dump)(struct vcpu *v);
 };

@@ -58,6 +58,8 @@ _Static_assert(offsetof(struct vcpu_regs, cr2) == VMX_REGS_CR2, "regs layout");
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481
 #define MSR_IA32_VMX_PROCBASED_CTLS 0x482
 #define MSR_IA32_VMX_EXIT_CTLS 0x483
+#define MSR_IA32_VMX_MISC 0x485
+#define VMX_MISC_PREEMPT_RATE GENMASK(4, 0)
 #define MSR_IA32_VMX_ENTRY_CTLS 0x484
 #define MSR_IA32_VMX_CR0_FIXED0 0x486
 #define MSR_IA32_VMX_CR0_FIXED1 0x487
@@ -99,8 +101,14 @@ _Static_assert(offsetof(struct vcpu_regs, cr2) == VMX_REGS_CR2, "regs layout");
 /* ---- VMX controls (SDM 25.6, 25.7, 25.8) ------------------------------- */
 #define PIN_EXT_INTR_EXITING BIT(0)
 #define PIN_NMI_EXITING BIT(3)
+#define PIN_VIRTUAL_NMIS BIT(5)
+#define PIN_PREEMPT_TIMER BIT(6)
 
+#define PROC_IRQ_WINDOW_EXITING BIT(2)
 #define PROC_HLT_EXITING BIT(7)
+#define PROC_CR8_LOAD_EXITING BIT(19)
+#define PROC_CR8_STORE_EXITING BIT(20)
+#define PROC_NMI_WINDOW_EXITING BIT(22)
 #define PROC_INVLPG_EXITING BIT(9)
 #define PROC_CR3_LOAD_EXITING BIT(15)
 #define PROC_CR3_STORE_EXITING BIT(16)
@@ -199,6 +207,7 @@ enum vmcs_field {
 	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
 	VMCS_GUEST_ACTIVITY = 0x4826,
 	VMCS_GUEST_SYSENTER_CS = 0x482a,
+	VMCS_PREEMPT_TIMER = 0x482e,
 	VMCS_HOST_SYSENTER_CS = 0x4c00,
 	/* natural width */
 	VMCS_CR0_MASK = 0x6000,
@@ -273,6 +282,24 @@ enum vmx_exit_reason {
 	VMX_EXIT_MACHINE_CHECK = 41,
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
+	VMX_EXIT_IRQ_WINDOW = 7,
+	VMX_EXIT_NMI_WINDOW = 8,
+	VMX_EXIT_GETSEC = 11,
+	VMX_EXIT_VMCLEAR = 19,
+	VMX_EXIT_VMLAUNCH = 20,
+	VMX_EXIT_VMPTRLD = 21,
+	VMX_EXIT_VMPTRST = 22,
+	VMX_EXIT_VMREAD = 23,
+	VMX_EXIT_VMRESUME = 24,
+	VMX_EXIT_VMWRITE = 25,
+	VMX_EXIT_VMXOFF = 26,
+	VMX_EXIT_VMXON = 27,
+	VMX_EXIT_INVEPT = 50,
+	VMX_EXIT_PREEMPT_TIMER = 52,
+	VMX_EXIT_INVVPID = 53,
+	VMX_EXIT_XSETBV = 55,
+	VMX_EXIT_VMFUNC = 59,
+	VMX_EXIT_ENCLS = 60,
 };
 
 /* I/O exit qualification (SDM table 28-5). */
@@ -310,6 +337,11 @@ enum vmx_exit_reason {
 #define INTR_TYPE_PRIV_SW_EXCEPTION 5
 #define INTR_TYPE_SW_EXCEPTION 6
 
+/* Guest interruptibility state (SDM table 25-3). */
+#define VMX_INTR_STI BIT(0)
+#define VMX_INTR_MOVSS BIT(1)
+#define VMX_INTR_NMI BIT(3)
+
 /* Segment access rights in the VMCS format (SDM table 25-2). */
 #define VMX_AR_TYPE_CODE_RX_ACCESSED 0xb
 #define VMX_AR_TYPE_DATA_RW_ACCESSED 0x3
@@ -344,6 +376,8 @@ struct vmx_caps {
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 ept_vpid;
 	bool unrestricted, vpid, ept_ad;
+	bool irq_window, nmi_window, preempt_timer; /* offered, taken when used */
+	unsigned preempt_rate; /* the timer counts TSC >> rate */
 };
 
 /* A pending event to deliver at the next VM entry. */
@@ -372,6 +406,12 @@ struct vmx_vcpu {
 	u64 cr0_fixed0;   /* CR0 bits forced on (PE/PG dropped when unrestricted) */
 	struct vmx_guest_ctx ctx;
 	struct vmx_event pending;
+	u32 proc_ctls;    /* last processor-based controls written */
+	u32 want_proc_ctls; /* with the window exits asked for */
+	u32 preempt_ticks;  /* preemption timer value for the next entry */
+	bool msrs_loaded;
+	u64 dr6;          /* in the CPU (VMX does not switch DR6) */
+	u64 msr_lstar, msr_star, msr_cstar, msr_sfmask, msr_kgs; /* last loaded */
 };
 
 struct vmx_dtr {

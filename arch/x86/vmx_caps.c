@@ -19,6 +19,11 @@ struct vmx_caps vmx_caps;
 
 /* The controls Keel needs, and the ones it takes when they are offered. */
 #define PIN_REQUIRED (PIN_EXT_INTR_EXITING | PIN_NMI_EXITING)
+/* Virtual NMIs: the CPU tracks the guest's NMI blocking (and offers NMI-
+ * window exits); the preemption timer gives Keel the CPU back. */
+#define PIN_OPTIONAL (PIN_VIRTUAL_NMIS | PIN_PREEMPT_TIMER)
+/* MOV CR8 exits, so the guest's TPR never reaches the host's LAPIC. */
+#define PROC_OPTIONAL (PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING)
 #define PROC_REQUIRED (PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_SECONDARY_CTLS)
 #define PROC2_REQUIRED PROC2_ENABLE_EPT
 #define PROC2_OPTIONAL (PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST)
@@ -75,17 +80,22 @@ static int read_basic(char *why, size_t len)
 static int read_controls(char *why, size_t len)
 {
 	struct vmx_caps *c = &vmx_caps;
-	u64 proc2_cap;
+	u64 proc2_cap, proc_cap;
 	int err;
 
 	err = take_ctls(&c->pin, ctl_msr(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS),
-			PIN_REQUIRED, PIN_REQUIRED, "pin-based", why, len);
+			PIN_REQUIRED | PIN_OPTIONAL, PIN_REQUIRED, "pin-based", why, len);
+	proc_cap = ctl_msr(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS);
 	if (!err)
-		err = take_ctls(&c->proc, ctl_msr(MSR_IA32_VMX_PROCBASED_CTLS,
-						  MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
-				PROC_REQUIRED, PROC_REQUIRED, "processor-based", why, len);
+		err = take_ctls(&c->proc, proc_cap, PROC_REQUIRED | PROC_OPTIONAL, PROC_REQUIRED,
+				"processor-based", why, len);
 	if (err)
 		return err;
+	c->irq_window = (proc_cap >> 32) & PROC_IRQ_WINDOW_EXITING;
+	c->nmi_window = ((proc_cap >> 32) & PROC_NMI_WINDOW_EXITING) && (c->pin & PIN_VIRTUAL_NMIS);
+	c->preempt_timer = c->pin & PIN_PREEMPT_TIMER;
+	if (c->preempt_timer)
+		c->preempt_rate = rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_PREEMPT_RATE;
 	proc2_cap = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2);
 	err = take_ctls(&c->proc2, proc2_cap, PROC2_REQUIRED | PROC2_OPTIONAL, PROC2_REQUIRED,
 			"secondary processor-based (EPT)", why, len);
@@ -155,14 +165,15 @@ static void log_caps(void)
 	u64 e = c->ept_vpid;
 
 	host_log("vmx: VMCS revision 0x%x%s; EPT 4K%s%s%s%s; INVEPT %s; VPID %s; "
-		 "unrestricted guest %s\n",
+		 "unrestricted guest %s; preemption timer %s; virtual NMIs %s\n",
 		 c->revision, c->true_ctls ? ", TRUE_* controls" : "",
 		 e & EPT_CAP_2M ? " 2M" : "", e & EPT_CAP_1G ? " 1G" : "",
 		 c->ept_ad ? " A/D" : "", e & EPT_CAP_EXEC_ONLY ? " exec-only" : "",
 		 e & EPT_CAP_INVEPT_SINGLE ? "single-context" : "all-context",
 		 !c->vpid ? "off" : e & VPID_CAP_INVVPID_SINGLE ? "on (INVVPID single-context)"
 							       : "on (INVVPID all-context)",
-		 c->unrestricted ? "yes" : "no");
+		 c->unrestricted ? "yes" : "no", c->preempt_timer ? "yes" : "no",
+		 (c->pin & PIN_VIRTUAL_NMIS) ? "yes" : "no");
 }
 
 /* VMX present, not locked off by the firmware, with EPT: the honest answer

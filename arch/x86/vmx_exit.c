@@ -6,12 +6,11 @@
  * touches a bit VMX operation forces): those are emulated here and never
  * reach generic code.
  */
-#include "arch/x86/irq.h"
-#include "rt/cpu_local.h"
 #include <keel/host.h>
 #include <keel/string.h>
-
+#include "arch/x86/irq.h"
 #include "arch/x86/vmx.h"
+#include "rt/cpu_local.h"
 
 /* The kind-specific part of an exit, from the qualification and the
  * exit-information fields. */
@@ -37,10 +36,11 @@ static void decode_details(struct vcpu *v, struct vm_exit *e, u32 basic, u32 int
 			e->exc.error = (u32)vmx_vmread(VMCS_EXIT_INTR_ERROR);
 		break;
 	case EXIT_EXTINT:
-		/* Keel runs with interrupts off: the exit acknowledged the
-		 * interrupt (vector in qual[1]); intr.c counts it and sends the
-		 * EOI (a kick, arch/x86/smp.c). An NMI while Keel stops every CPU
-		 * stops this one; any other is logged and dropped. */
+		/* The exit acknowledged the host interrupt (vector in qual[1]):
+		 * Keel has nothing to do for it but count it and send the EOI
+		 * (intr.c, host_timer.c: a kick from arch/x86/smp.c or the
+		 * preemption timer). An NMI while Keel stops every CPU stops
+		 * this one; any other is logged and dropped. */
 		e->qual[1] = intr;
 		if (basic == VMX_EXIT_EXCEPTION_NMI) {
 			if (rt_stopping())
@@ -70,6 +70,9 @@ void vmx_decode_exit(struct vcpu *v)
 	e->qual[0] = vmx_vmread(VMCS_EXIT_QUAL);
 	e->qual[1] = vmx_vmread(VMCS_IDT_VEC_INFO);
 	e->kind = vmx_exit_kind(reason, intr);
+	e->vectoring = e->qual[1] & INTR_INFO_VALID;
+	e->vectoring_exc = ((e->qual[1] & INTR_INFO_TYPE) >> 8) == INTR_TYPE_HW_EXCEPTION;
+	e->vectoring_vector = (u8)e->qual[1];
 	if (!(reason & VMX_EXIT_REASON_ENTRY_FAIL) && vmx_exit_has_insn_len(basic)) {
 		e->insn_len = (u32)vmx_vmread(VMCS_EXIT_INSN_LEN);
 		e->next_rip = v->regs.rip + e->insn_len;
@@ -103,6 +106,21 @@ static enum cr_emul emulate_mov_cr(struct vcpu *v, struct vmx_vcpu *hw, u64 qual
 
 	if (type == 1 && cr == 3) { /* MOV from CR3 */
 		*reg = v->regs.cr3;
+		return CR_DONE;
+	}
+	/* CR8 is the TPR (vmm/event.c keeps the LAPIC in step). Bits 4-63
+	 * are reserved: #GP, as the hardware would. */
+	if (cr == 8 && type == 1) {
+		*reg = v->regs.cr8;
+		return CR_DONE;
+	}
+	if (cr == 8 && type == CR_QUAL_TYPE_MOV_TO) {
+		if (*reg & ~0xfull) {
+			hw->pending.info = vmx_exception_info(13, true);
+			hw->pending.error = 0;
+			return CR_FAULTED;
+		}
+		v->regs.cr8 = *reg;
 		return CR_DONE;
 	}
 	if (type != CR_QUAL_TYPE_MOV_TO || (cr != 0 && cr != 3 && cr != 4))

@@ -80,6 +80,16 @@ enum exit_kind vmx_exit_kind(u32 reason, u32 intr_info)
 	case VMX_EXIT_WRMSR:          return EXIT_WRMSR;
 	case VMX_EXIT_EPT_VIOLATION:  return EXIT_TDP_FAULT;
 	case VMX_EXIT_EPT_MISCONFIG:  return EXIT_TDP_MISCONFIG;
+	case VMX_EXIT_IRQ_WINDOW:     return EXIT_IRQ_WINDOW;
+	case VMX_EXIT_NMI_WINDOW:     return EXIT_NMI_WINDOW;
+	case VMX_EXIT_PREEMPT_TIMER:  return EXIT_PREEMPT;
+	case VMX_EXIT_XSETBV:         return EXIT_XSETBV;
+	case VMX_EXIT_GETSEC: case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH:
+	case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST: case VMX_EXIT_VMREAD:
+	case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
+	case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID:
+	case VMX_EXIT_VMFUNC: case VMX_EXIT_ENCLS:
+		return EXIT_VIRT_INSN;
 	default:                      return EXIT_OTHER;
 	}
 }
@@ -96,6 +106,7 @@ bool vmx_exit_has_insn_len(u32 reason)
 	case VMX_EXIT_IO:
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
+	case VMX_EXIT_XSETBV:
 		return true;
 	default:
 		return false;

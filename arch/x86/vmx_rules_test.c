@@ -121,7 +121,13 @@ static void test_exit_kinds(void **state)
 	assert_int_equal(vmx_exit_kind(0, INTR_INFO_VALID | 2 << 8 | 2), EXIT_EXTINT); /* NMI */
 	assert_int_equal(vmx_exit_kind(33 | BIT(31), 0), EXIT_ENTRY_FAILED);
 	assert_int_equal(vmx_exit_kind(28, 0), EXIT_OTHER); /* CR access: backend's own */
-	assert_int_equal(vmx_exit_kind(52, 0), EXIT_OTHER);
+	assert_int_equal(vmx_exit_kind(52, 0), EXIT_PREEMPT);
+	assert_int_equal(vmx_exit_kind(7, 0), EXIT_IRQ_WINDOW);
+	assert_int_equal(vmx_exit_kind(8, 0), EXIT_NMI_WINDOW);
+	assert_int_equal(vmx_exit_kind(55, 0), EXIT_XSETBV);
+	assert_int_equal(vmx_exit_kind(27, 0), EXIT_VIRT_INSN); /* VMXON */
+	assert_int_equal(vmx_exit_kind(50, 0), EXIT_VIRT_INSN); /* INVEPT */
+	assert_int_equal(vmx_exit_kind(54, 0), EXIT_OTHER);     /* WBINVD: not enabled */
 	assert_int_equal(vmx_exit_kind(0xffff, 0), EXIT_OTHER);
 }
 

@@ -9,6 +9,7 @@
 #include <keel/string.h>
 
 #include "arch/x86/vmx.h"
+#include "vmm/vcpu_state.h"
 
 /* Write fields in a batch; the first failure is logged with its field and
  * VM-instruction error, and the batch reports -EIO. */
@@ -36,6 +37,7 @@ static void setup_controls(struct vmcs_batch *b, struct vmx_vcpu *hw)
 		proc2 &= ~PROC2_ENABLE_VPID; /* VPID 0 is the host's: VPID off */
 	put(b, VMCS_PIN_CTLS, c->pin);
 	put(b, VMCS_PROC_CTLS, c->proc);
+	hw->proc_ctls = hw->want_proc_ctls = c->proc;
 	put(b, VMCS_PROC_CTLS2, proc2);
 	put(b, VMCS_EXIT_CTLS, c->exit);
 	put(b, VMCS_ENTRY_CTLS, c->entry);
@@ -76,58 +78,92 @@ static void setup_cr_masks(struct vmcs_batch *b, struct vmx_vcpu *hw)
 
 struct seg_fields {
 	u32 sel, base, limit, ar;
+	size_t off; /* of the struct vcpu_seg in struct vcpu_regs */
 };
 
+#define SEG(name, NAME)                                                                  \
+	{ VMCS_GUEST_##NAME##_SEL, VMCS_GUEST_##NAME##_BASE, VMCS_GUEST_##NAME##_LIMIT,   \
+	  VMCS_GUEST_##NAME##_AR, offsetof(struct vcpu_regs, name) }
 static const struct seg_fields guest_segs[] = {
-	{ VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
-	{ VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
-	{ VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
-	{ VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
-	{ VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+	SEG(es, ES), SEG(cs, CS), SEG(ss, SS), SEG(ds, DS),
+	SEG(fs, FS), SEG(gs, GS), SEG(ldtr, LDTR), SEG(tr, TR),
 };
+#undef SEG
 
-static void put_seg(struct vmcs_batch *b, const struct seg_fields *f, u16 sel, u32 limit,
-		    u32 ar)
+/* struct vcpu_seg.attr is the packed (VMCB) form: bits 8-11 of it are
+ * access-rights bits 12-15. Not present means unusable to VMX; the DPL
+ * survives (SS.DPL is the CPL even when SS is unusable). */
+static u32 attr_to_ar(u16 attr)
 {
-	put(b, f->sel, sel);
-	put(b, f->base, 0);
-	put(b, f->limit, limit);
-	put(b, f->ar, ar);
+	u32 ar = (attr & 0xffu) | ((u32)(attr & 0xf00u) << 4);
+
+	return (attr & VCPU_SEG_P) ? ar : ar | VMX_AR_UNUSABLE;
 }
 
-/* The flat model of the contract in vmm/vcpu.h. */
-static void setup_guest_segments(struct vmcs_batch *b)
+static u16 ar_to_attr(u32 ar)
 {
-	static const struct seg_fields cs = { VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE,
-					      VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR };
-	static const struct seg_fields tr = { VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE,
-					      VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR };
-	static const struct seg_fields ldtr = { VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE,
-						VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR };
+	u16 attr = (u16)((ar & 0xffu) | ((ar >> 4) & 0xf00u));
 
-	put_seg(b, &cs, VMX_GUEST_CS, 0xffffffff, VMX_AR_CODE64);
-	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++)
-		put_seg(b, &guest_segs[i], VMX_GUEST_DS, 0xffffffff, VMX_AR_DATA);
-	put_seg(b, &tr, VMX_GUEST_TR, 0x67, VMX_AR_TSS_BUSY);
-	put_seg(b, &ldtr, 0, 0, VMX_AR_UNUSABLE);
-	put(b, VMCS_GUEST_GDTR_BASE, 0);
-	put(b, VMCS_GUEST_GDTR_LIMIT, 0xffff);
-	put(b, VMCS_GUEST_IDTR_BASE, 0);
-	put(b, VMCS_GUEST_IDTR_LIMIT, 0xffff);
+	return (ar & VMX_AR_UNUSABLE) ? (u16)(attr & ~VCPU_SEG_P) : attr;
+}
+
+static struct vcpu_seg *seg_of(struct vcpu_regs *r, const struct seg_fields *f)
+{
+	return (struct vcpu_seg *)((u8 *)r + f->off);
+}
+
+/* Segments, descriptor tables and the other non-paging state, written
+ * before every entry (generic code may have changed any of it). */
+static void load_guest_segments(struct vmcs_batch *b, const struct vcpu_regs *r)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		const struct seg_fields *f = &guest_segs[i];
+		const struct vcpu_seg *sg = seg_of((struct vcpu_regs *)r, f);
+
+		put(b, f->sel, sg->sel);
+		put(b, f->base, sg->base);
+		put(b, f->limit, sg->limit);
+		put(b, f->ar, attr_to_ar(sg->attr));
+	}
+	put(b, VMCS_GUEST_GDTR_BASE, r->gdtr.base);
+	put(b, VMCS_GUEST_GDTR_LIMIT, r->gdtr.limit);
+	put(b, VMCS_GUEST_IDTR_BASE, r->idtr.base);
+	put(b, VMCS_GUEST_IDTR_LIMIT, r->idtr.limit);
+	put(b, VMCS_GUEST_DR7, r->dr7);
+	put(b, VMCS_GUEST_SYSENTER_CS, r->sysenter_cs);
+	put(b, VMCS_GUEST_SYSENTER_ESP, r->sysenter_esp);
+	put(b, VMCS_GUEST_SYSENTER_EIP, r->sysenter_eip);
+}
+
+static void save_guest_segments(struct vcpu_regs *r)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		const struct seg_fields *f = &guest_segs[i];
+		struct vcpu_seg *sg = seg_of(r, f);
+
+		sg->sel = (u16)vmx_vmread(f->sel);
+		sg->base = vmx_vmread(f->base);
+		sg->limit = (u32)vmx_vmread(f->limit);
+		sg->attr = ar_to_attr((u32)vmx_vmread(f->ar));
+	}
+	r->gdtr.base = vmx_vmread(VMCS_GUEST_GDTR_BASE);
+	r->gdtr.limit = (u32)vmx_vmread(VMCS_GUEST_GDTR_LIMIT);
+	r->idtr.base = vmx_vmread(VMCS_GUEST_IDTR_BASE);
+	r->idtr.limit = (u32)vmx_vmread(VMCS_GUEST_IDTR_LIMIT);
+	r->dr7 = vmx_vmread(VMCS_GUEST_DR7);
+	r->sysenter_cs = vmx_vmread(VMCS_GUEST_SYSENTER_CS);
+	r->sysenter_esp = vmx_vmread(VMCS_GUEST_SYSENTER_ESP);
+	r->sysenter_eip = vmx_vmread(VMCS_GUEST_SYSENTER_EIP);
 }
 
 static void setup_guest_misc(struct vmcs_batch *b)
 {
-	/* Reset values; the "load debug controls" entry control is default1 on
-	 * many CPUs, so these are loaded whether Keel wants it or not. */
-	put(b, VMCS_GUEST_DR7, 0x400);
+	/* The "load debug controls" entry control is default1 on many CPUs,
+	 * so DR7 and DEBUGCTL are loaded whether Keel wants it or not. */
 	put(b, VMCS_GUEST_DEBUGCTL, 0);
 	put(b, VMCS_GUEST_PENDING_DBG, 0);
 	put(b, VMCS_GUEST_INTERRUPTIBILITY, 0);
 	put(b, VMCS_GUEST_ACTIVITY, 0); /* active */
-	put(b, VMCS_GUEST_SYSENTER_CS, 0);
-	put(b, VMCS_GUEST_SYSENTER_ESP, 0);
-	put(b, VMCS_GUEST_SYSENTER_EIP, 0);
 }
 
 /* Fill a fresh, current VMCS for v. Host state follows on the first run
@@ -139,7 +175,12 @@ int vmx_vmcs_setup(struct vcpu *v)
 
 	setup_controls(&b, hw);
 	setup_cr_masks(&b, hw);
-	setup_guest_segments(&b);
+	if (!(v->regs.cr0 & X86_CR0_PG) && !vmx_caps.unrestricted) {
+		host_log("vmx: the guest starts with paging off (%s) and this CPU's VMX lacks "
+			 "\"unrestricted guest\" (IA32_VMX_PROCBASED_CTLS2 bit 39): cannot run it\n",
+			 (v->regs.cr0 & X86_CR0_PE) ? "32-bit protected mode" : "real mode");
+		return -ENOTSUP;
+	}
 	setup_guest_misc(&b);
 	/* Make the first load see a changed context: INVVPID before entry. */
 	memset(&hw->ctx, 0xff, sizeof(hw->ctx));
@@ -276,11 +317,56 @@ static void load_event(struct vmcs_batch *b, struct vmx_vcpu *hw)
 	struct vmx_event *ev = &hw->pending;
 
 	put(b, VMCS_ENTRY_INTR_INFO, ev->info);
+	/* Keel's single-step #DB after an emulated instruction replaces the
+	 * one the CPU may have left pending (BS in the pending-debug field). */
+	if (ev->info == (INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | 1))
+		put(b, VMCS_GUEST_PENDING_DBG, 0);
 	if (ev->info & INTR_INFO_HAS_ERROR)
 		put(b, VMCS_ENTRY_EXC_ERROR, ev->error);
 	if (ev->info)
 		put(b, VMCS_ENTRY_INSN_LEN, ev->insn_len);
 	memset(ev, 0, sizeof(*ev)); /* delivered, or re-reported in IDT vectoring */
+	if (hw->want_proc_ctls != hw->proc_ctls) {
+		put(b, VMCS_PROC_CTLS, hw->want_proc_ctls);
+		hw->proc_ctls = hw->want_proc_ctls;
+	}
+	if (vmx_caps.preempt_timer)
+		put(b, VMCS_PREEMPT_TIMER, hw->preempt_ticks);
+}
+
+/* The syscall MSRs and KERNEL_GS_BASE are not part of the VMCS. Keel itself
+ * never uses SYSCALL or SWAPGS, so the CPU's registers simply hold the
+ * guest's values: loaded when they changed, KERNEL_GS_BASE read back after
+ * every exit (SWAPGS changes it without an exit). */
+static void load_guest_msrs(struct vmx_vcpu *hw, const struct vcpu_regs *r)
+{
+	static const u32 msrs[] = { 0xc0000081u, 0xc0000082u, 0xc0000083u, 0xc0000084u,
+				    0xc0000102u };
+	const u64 want[] = { r->star, r->lstar, r->cstar, r->sfmask, r->kernel_gs_base };
+	u64 *have[] = { &hw->msr_star, &hw->msr_lstar, &hw->msr_cstar, &hw->msr_sfmask,
+			&hw->msr_kgs };
+
+	for (unsigned i = 0; i < ARRAY_SIZE(msrs); i++) {
+		if (*have[i] != want[i] || !hw->msrs_loaded) {
+			wrmsr(msrs[i], want[i]);
+			*have[i] = want[i];
+		}
+	}
+	hw->msrs_loaded = true;
+}
+
+/* Blocking by STI is only allowed with RFLAGS.IF = 1 (SDM 26.3.1.5). */
+static u32 guest_interruptibility(const struct vcpu_regs *r)
+{
+	u32 i = 0;
+
+	if (r->sti_shadow && (r->rflags & X86_RFLAGS_IF))
+		i |= VMX_INTR_STI;
+	if (r->movss_shadow)
+		i |= VMX_INTR_MOVSS;
+	if (r->nmi_blocked)
+		i |= VMX_INTR_NMI;
+	return i;
 }
 
 /* v->regs into the VMCS (the GPRs go in vmx_entry.S). Notes in hw whether
@@ -288,6 +374,7 @@ static void load_event(struct vmcs_batch *b, struct vmx_vcpu *hw)
 int vmx_load_guest(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	const struct vcpu_regs *r = &v->regs;
+	u32 intr;
 	struct vmcs_batch b = { 0 };
 	struct vmx_guest_ctx now = { r->cr0, r->cr3, r->cr4, r->efer };
 
@@ -296,6 +383,17 @@ int vmx_load_guest(struct vcpu *v, struct vmx_vcpu *hw)
 		load_paging(&b, hw, r);
 		hw->ctx = now;
 	}
+	load_guest_segments(&b, r);
+	load_guest_msrs(hw, r);
+	if (r->dr6 != hw->dr6) /* not in the VMCS: the CPU's DR6 is the guest's */
+		asm volatile("mov %0, %%dr6" : : "r"(hw->dr6 = r->dr6));
+	intr = guest_interruptibility(r);
+	/* Injecting an NMI (new, or one whose delivery an exit interrupted)
+	 * needs NMI blocking clear: the delivery sets it (SDM 26.3.1.5). */
+	if ((hw->pending.info & (INTR_INFO_VALID | INTR_INFO_TYPE)) ==
+	    (INTR_INFO_VALID | (INTR_TYPE_NMI << 8)))
+		intr &= ~VMX_INTR_NMI;
+	put(&b, VMCS_GUEST_INTERRUPTIBILITY, intr);
 	put(&b, VMCS_GUEST_RIP, r->rip);
 	put(&b, VMCS_GUEST_RSP, r->rsp);
 	put(&b, VMCS_GUEST_RFLAGS, r->rflags | BIT(1)); /* bit 1 is always 1 */
@@ -311,6 +409,7 @@ static u64 guest_view(u64 real, u64 shadow, u64 mask)
 void vmx_save_guest(struct vcpu *v, struct vmx_vcpu *hw)
 {
 	struct vcpu_regs *r = &v->regs;
+	u32 intr;
 
 	r->rip = vmx_vmread(VMCS_GUEST_RIP);
 	r->rsp = vmx_vmread(VMCS_GUEST_RSP);
@@ -319,6 +418,16 @@ void vmx_save_guest(struct vcpu *v, struct vmx_vcpu *hw)
 	r->cr4 = guest_view(vmx_vmread(VMCS_GUEST_CR4), vmx_vmread(VMCS_CR4_SHADOW), hw->cr4_mask);
 	r->cr3 = vmx_vmread(VMCS_GUEST_CR3);
 	r->efer = vmx_vmread(VMCS_GUEST_EFER);
+	/* The exit stores EFER.LMA into the "IA-32e mode guest" control. */
+	hw->entry_ctls = (u32)vmx_vmread(VMCS_ENTRY_CTLS);
+	save_guest_segments(r);
+	r->kernel_gs_base = hw->msr_kgs = rdmsr(0xc0000102u);
+	asm volatile("mov %%dr6, %0" : "=r"(hw->dr6));
+	r->dr6 = hw->dr6;
+	intr = (u32)vmx_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	r->sti_shadow = intr & VMX_INTR_STI;
+	r->movss_shadow = intr & VMX_INTR_MOVSS;
+	r->nmi_blocked = intr & VMX_INTR_NMI;
 	hw->ctx = (struct vmx_guest_ctx){ r->cr0, r->cr3, r->cr4, r->efer };
 }
 
@@ -329,7 +438,18 @@ void vmx_save_idt_vectoring(struct vmx_vcpu *hw)
 {
 	u32 info = (u32)vmx_vmread(VMCS_IDT_VEC_INFO);
 
+	u32 type = (info & INTR_INFO_TYPE) >> 8;
+
 	if (!(info & INTR_INFO_VALID))
+		return;
+	/* INT n, INT3, INTO, ICEBP: RIP is still the instruction, which runs
+	 * again and raises the event once more, now with the faulting access
+	 * resolved. Re-injecting it instead would need the instruction length
+	 * to be right on every CPU and emulator; re-execution delivers the
+	 * event exactly once with the return address after the instruction,
+	 * as on SVM (svm_reinjection). */
+	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
 		return;
 	hw->pending.info = info & (INTR_INFO_VALID | INTR_INFO_TYPE | INTR_INFO_HAS_ERROR |
 				   INTR_INFO_VECTOR);

@@ -14,10 +14,12 @@ boot small --cfg="$cfg"
 check "64 MiB guest passes" test "$boot_status" -eq 0
 check "guest memory size from keel.cfg" log_has "^guest: selftest: 64 MiB of RAM"
 check "ram-1g skipped for want of a 1 GiB boundary" log_has "^guest: SKIP ram-1g: "
-check "summary counts 7 tests run" \
-	log_has "^keel: done guest=selftest result=pass .* tests=7 failures=0 "
+passes=$(grep -cE '^guest: PASS ' "$boot_log")
+check "summary counts the $passes tests that ran (ram-1g skipped)" \
+	log_has "^keel: done guest=selftest result=pass .* tests=$passes failures=0 "
 check "log = debug lists the memory map" log_has "^keel: memmap [0-9a-f]{16}-[0-9a-f]{16} free$"
-check "log = debug logs unclaimed ports" log_has "in from unclaimed port 0x514 -> all ones"
+check "unclaimed ports are counted, the busiest named (0x524, the port test's)" \
+	log_has "^keel: platform: open_bus=[1-9][0-9]* \(.*0x524:"
 
 # 2. Fragmented host memory (QEMU with 3 GiB: 2 GiB low, 1 GiB above 4 GiB):
 # the guest's RAM needs two memslots, one of them only 2 MiB-aligned, and

@@ -17,7 +17,7 @@ check "summary line says result=pass" \
 	grep -qE '^keel: done guest=selftest result=pass ' <<<"$summary"
 npf=$(sed -nE 's/.* npf=([0-9]+).*/\1/p' <<<"$summary")
 check "nested page faults were taken (npf=${npf:-none})" test "${npf:-0}" -gt 0
-for t in cpuid port hypercall msr ram ram-2m ram-1g open-bus; do
+for t in cpuid port hypercall msr int3 lapic-timer nmi single-step string-io ring3 ram ram-2m ram-1g open-bus ram-end; do
 	check "self-test $t reported PASS" log_has "^guest: PASS $t\$"
 done
 check "open-bus reads and writes were logged" \

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# QEMU boot test (AMD SVM under TCG): Debian's Linux kernel with the
+# project's busybox initramfs (scripts/guest-images.sh) booted by Keel's
+# bzImage loader, ACPI on, from the USB disk image make usb-image writes. The init (guest/linux/init) checks RAM size, a
+# 256 MiB write/read pass, timers against the RTC, timer and serial
+# interrupts, the ACPI tables and a clean dmesg, reports, and powers off
+# through ACPI. Bounded by keel.cfg timeout and run-qemu's timeout.
+. "$(dirname "$0")/qemu-lib.sh"
+
+linux=$BUILD/linux
+[ -f "$BUILD/keel.efi" ] || { echo "not ok 1 - $BUILD/keel.efi missing (make keel)"; exit 1; }
+[ -f "$linux/vmlinuz" ] && [ -f "$linux/initrd.gz" ] ||
+	{ echo "not ok 1 - $linux/vmlinuz or initrd.gz missing (make guest-images)"; exit 1; }
+
+# The lab image itself (make usb-image's script), booted as a disk: GPT,
+# FAT ESP, keel.efi as the default boot path, keel.cfg, the Linux guest.
+img=$logdir/usb.img
+GUEST_MEM=512 USB_TIMEOUT=${KEEL_LINUX_TIMEOUT:-400} scripts/usb-image.sh "$img" 2>"$logdir/usb.stderr" ||
+	{ echo "not ok 1 - usb-image.sh failed: $(cat "$logdir/usb.stderr")"; exit 1; }
+KEEL_BOOT_TIMEOUT=${KEEL_BOOT_TIMEOUT:-480} boot linux --disk="$img"
+echo "# $(grep -E '^keel: done ' "$boot_log" | tail -n 1)"
+check "the image is detected as a bzImage" log_has '^keel: guest vmlinuz is a linux image'
+check "the kernel is entered in 64-bit mode" \
+	log_has '^keel: guest vmlinuz loaded as linux, entry 0x[0-9a-f]+ \(64-bit\)'
+check "the init ran" log_has '^keel-linux: init started'
+for t in ram-size ram-rw timer irq-timer irq-serial acpi dmesg; do
+	check "Linux guest check $t passes" log_has "^keel-linux: PASS $t\$"
+done
+check "the init reports result=pass" log_has '^keel-linux: result=pass'
+check "summary line says result=pass" log_has '^keel: done guest=vmlinuz result=pass '
+check "run-qemu exits 0" test "$boot_status" -eq 0
+
+tap_end
