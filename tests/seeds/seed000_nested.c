@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 000 on the nested MMU (../shared/seeds/000_*.txt): KVM's shadow-MMU
+ * Seed 000 on the nested MMU (docs/seeds/000.md): KVM's shadow-MMU
  * eager split restarted its rmap walk from the head after every lock drop and
  * yielded before doing any work, so under constant "need resched" it never
  * finished. Keel's nested split (mmu/nested_reduce.c) walks each shadow root

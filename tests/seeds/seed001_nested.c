@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 001 on the nested MMU (../shared/seeds/001_*.txt, CVE-2022-45869):
+ * Seed 001 on the nested MMU (docs/seeds/001.md, CVE-2022-45869):
  * KVM's TDP fault, holding mmu_lock for read, reached the shadow MMU's page
  * reclaim (kvm_mmu_zap_oldest_mmu_pages), which zapped nested shadow pages
  * and edited their list while another reader linked pages.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seed 002 on the nested MMU (../shared/seeds/002_*.txt): a TDP-MMU fault
+ * Seed 002 on the nested MMU (docs/seeds/002.md): a TDP-MMU fault
  * holding mmu_lock for read made L1's NPT page writable and, on the way,
  * marked the nested shadow page unsync: non-atomic read-modify-writes of
  * shadow-page metadata from several CPUs, counters corrupted.
