@@ -16,3 +16,10 @@ $(BUILD)/guest/mbtest.elf: $(MB_OBJS) guest/multiboot/mb.ld
 	ld -m elf_i386 -nostdlib -static --no-warn-rwx-segments -T guest/multiboot/mb.ld -o $@ $(MB_OBJS)
 
 all: $(BUILD)/guest/mbtest.elf
+
+# make test boots it (tests/boot/*multiboot.sh): build it after deps-test has
+# installed the toolchain.
+.PHONY: mbtest
+mbtest: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/guest/mbtest.elf
+test: mbtest
