@@ -15,8 +15,10 @@ void platform_signal_exit(enum keel_status status)
 
 void platform_stop(enum keel_status status)
 {
-	rt_stop_others(); /* the other CPUs halt too (on hardware: no spinning) */
+	/* Under an emulator the exit port ends the run here, whatever the
+	 * other CPUs are doing; on hardware this only drains the UART. */
 	platform_signal_exit(status);
+	rt_stop_others(); /* the other CPUs halt too (on hardware: no spinning) */
 	for (;;) {
 		cli();
 		hlt();
