@@ -5,6 +5,7 @@
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/vendor.h"
@@ -57,13 +58,22 @@ static void delay_us(u64 us)
 
 /* ---- the park loop ---- */
 
+/*
+ * An idle CPU halts until pcpu_run_on's kick (or a stop NMI) wakes it: it
+ * never spins. A spinning CPU costs a real CPU and, under QEMU's
+ * multi-threaded TCG with more vCPU threads than host cores, starves the
+ * CPUs doing the work (every PAUSE also ends QEMU's translation-block loop
+ * and takes its global lock). STI's shadow covers HLT, so a kick that came
+ * after the check below (pending while interrupts were off) wakes the HLT.
+ */
 static __noreturn void park(struct pcpu *c)
 {
 	for (;;) {
 		pcpu_fn fn = __atomic_load_n(&c->fn, __ATOMIC_ACQUIRE);
 
 		if (!fn) {
-			cpu_relax();
+			__atomic_add_fetch(&c->idles, 1, __ATOMIC_RELAXED);
+			asm volatile("sti; hlt; cli" ::: "memory");
 			continue;
 		}
 		fn(__atomic_load_n(&c->arg, __ATOMIC_RELAXED));
@@ -86,6 +96,9 @@ static __noreturn void ap_entry(struct ap_start *s)
 	if (r)
 		host_log("keel: cpu %u (apic %u): %s enable failed (%d)\n", c->id, c->apic_id,
 			 smp_ops->name, r);
+	/* Its own timer rate: preemption (SVM) and idle sleeps on this CPU. */
+	host_log("keel: cpu %u: LAPIC timer at %llu ticks/ms\n", c->id,
+		 (unsigned long long)host_timer_cpu_init());
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
 	park(c);
 }
@@ -106,6 +119,7 @@ int pcpu_run_on(unsigned cpu, pcpu_fn fn, void *arg)
 	if (!__atomic_compare_exchange_n(&c->fn, &none, fn, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return -EBUSY;
+	lapic_send_fixed(c->apic_id, LAPIC_KICK_VECTOR); /* it may be halted in park() */
 	return 0;
 }
 
