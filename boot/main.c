@@ -54,6 +54,7 @@ static void calibrate_tsc(const struct efi_ctx *efi)
 
 	efi->bs->Stall(TSC_CALIBRATE_US);
 	timer_set_tsc_hz((rdtsc() - t0) * (1000000 / TSC_CALIBRATE_US));
+	log_info("keel: TSC at %llu kHz\n", (unsigned long long)(timer_tsc_hz() / 1000));
 }
 
 static int load_cfg(struct boot_state *b)
