@@ -193,7 +193,7 @@ static bool wait_online(struct pcpu *c)
 	return false;
 }
 
-static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx)
+static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx, bool dead)
 {
 	struct pcpu *c = pcpu_slot(idx);
 	u8 *stack = host_alloc_pages(AP_STACK_PAGES), *ist = host_alloc_pages(AP_IST_PAGES);
@@ -206,9 +206,10 @@ static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx)
 	tramp_fill((u8 *)(uintptr_t)b->tramp_page, &starts[idx], stack + AP_STACK_PAGES * PAGE_SIZE);
 	lapic_send_init(apic_id);
 	delay_us(10000);
-	lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
+	if (!dead) /* debug-dead-cpu: it stays in INIT, as a CPU that never answers */
+		lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
 	delay_us(200);
-	if (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+	if (!dead && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
 		lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
 	if (wait_online(c))
 		return 0;
@@ -259,7 +260,7 @@ unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b)
 
 		if (b->apic_ids[i] == me)
 			continue;
-		r = start_one(b, b->apic_ids[i], n);
+		r = start_one(b, b->apic_ids[i], n, b->dead && i == b->dead);
 		if (r) {
 			host_log("keel: cpu with apic id %u did not start (%d); left out\n",
 				 b->apic_ids[i], r);

@@ -17,6 +17,7 @@ struct smp_boot {
 	u32 apic_ids[KEEL_MAX_CPUS]; /* CPUs the firmware reported, enabled ones */
 	unsigned ncpus;
 	u64 tramp_page;              /* a page below 1 MiB, 0 if none */
+	unsigned dead;               /* test: apic_ids[dead] gets no SIPI (0: none) */
 };
 
 /* The boot CPU, after desc_init and paging_init: its struct pcpu and GS base. */
