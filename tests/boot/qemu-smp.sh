@@ -31,6 +31,12 @@ for n in ${QEMU_SMP_COUNTS:-2 4}; do
 	check "smp=$n: remote flushes kicked vCPUs in guest mode" \
 		log_has "^keel: smp vcpus=$n remote_flushes=[1-9][0-9]* kicks=[1-9][0-9]* "
 	check "smp=$n: the summary says cpus=$n vcpus=$n" log_has "^keel: done .* cpus=$n vcpus=$n$"
+	check "smp=$n: the summary gives the mean remote-flush wait" \
+		log_has "^keel: smp vcpus=$n .* worst_wait_us=[0-9]+ mean_wait_us=[0-9]+$"
+	check "smp=$n: the summary has a line per vCPU, each with its exits" \
+		test "$(grep -acE '^keel: vcpu [0-9]+ exits=[1-9][0-9]* npf=[0-9]+ hlt=' "$boot_log")" -eq "$n"
+	check "smp=$n: the guest reports its fault rate with $n vCPUs" \
+		log_has "^guest: fault-rate: vcpus=$n pages=$((n * 2048)) tsc_cycles=[1-9][0-9]*$"
 done
 # A CPU that does not start (debug-dead-cpu: the second CPU the firmware
 # reports gets no SIPI) is reported and left out; the others run the VM.
