@@ -25,7 +25,6 @@ struct pcpu {
 	void *arg;
 	u32 online;    /* running Keel code, parked or working */
 	u64 done;      /* work items finished */
-	u64 idles;     /* times it halted in park() waiting for work */
 };
 
 /* The CPU this code runs on. */

@@ -72,7 +72,6 @@ static __noreturn void park(struct pcpu *c)
 		pcpu_fn fn = __atomic_load_n(&c->fn, __ATOMIC_ACQUIRE);
 
 		if (!fn) {
-			__atomic_add_fetch(&c->idles, 1, __ATOMIC_RELAXED);
 			asm volatile("sti; hlt; cli" ::: "memory");
 			continue;
 		}
