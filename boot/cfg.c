@@ -89,16 +89,17 @@ static int set_cpus(struct keel_cfg *cfg, const char *v, char *why, size_t len)
 	return 0;
 }
 
-/* debug-dead-cpu = N: firmware CPU index 1 .. KEEL_MAX_CPUS-1 (0 is the boot CPU). */
-static int set_dead_cpu(struct keel_cfg *cfg, const char *v, char *why, size_t len)
+/* debug-dead-cpu, debug-no-enable-cpu = N: firmware CPU index 1 .. 63 (0 is
+ * the boot CPU). */
+static int set_cpu_index(unsigned *out, const char *key, const char *v, char *why, size_t len)
 {
 	u64 n;
 
 	if (parse_size(v, &n) || n < 1 || n > 63) {
-		snprintf(why, len, "debug-dead-cpu: \"%.40s\" is not a CPU index from 1 to 63", v);
+		snprintf(why, len, "%s: \"%.40s\" is not a CPU index from 1 to 63", key, v);
 		return -EINVAL;
 	}
-	cfg->debug_dead_cpu = (unsigned)n;
+	*out = (unsigned)n;
 	return 0;
 }
 
@@ -231,7 +232,10 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 	if (!strcmp(l->key, "debug-kick"))
 		return set_bool(&cfg->debug_kick, "debug-kick", l->value, why, len);
 	if (!strcmp(l->key, "debug-dead-cpu"))
-		return set_dead_cpu(cfg, l->value, why, len);
+		return set_cpu_index(&cfg->debug_dead_cpu, "debug-dead-cpu", l->value, why, len);
+	if (!strcmp(l->key, "debug-no-enable-cpu"))
+		return set_cpu_index(&cfg->debug_no_enable_cpu, "debug-no-enable-cpu", l->value, why,
+				     len);
 	if (!strcmp(l->key, "loader"))
 		return set_loader(cfg, l->value, why, len);
 	if (!strcmp(l->key, "initrd"))
@@ -242,8 +246,7 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 	if (!strcmp(l->key, "module"))
 		return add_module(cfg, l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "cpus, debug-panic, debug-kick, debug-dead-cpu, timeout, loader, initrd, cmdline, "
-		 "module)", l->key);
+		 "cpus, debug-*, timeout, loader, initrd, cmdline, module)", l->key);
 	return -EINVAL;
 }
 

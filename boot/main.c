@@ -175,6 +175,7 @@ static __noreturn void keel_run(struct boot_state *b)
 		host_panic("no memory for the host page tables");
 	smp_init_boot_cpu();
 	b->smp.dead = b->cfg.debug_dead_cpu;
+	b->smp.no_enable = b->cfg.debug_no_enable_cpu;
 	log_info("keel: cpus started=%u\n", smp_start_cpus(b->ops, &b->smp));
 	if (b->cfg.debug_panic) {
 		log_info("keel: debug-panic = yes: raising #UD on purpose\n");

@@ -15,6 +15,7 @@
 #define AP_STACK_PAGES 4
 #define AP_IST_PAGES 2
 #define AP_START_TIMEOUT_MS 2000
+#define AP_ENABLE_FAILED 2u /* struct pcpu.online: started, but cpu_enable failed */
 #define EFER_LME BIT(8)
 #define EFER_NXE_BIT BIT(11)
 
@@ -40,6 +41,7 @@ extern const u8 ap_tramp_start[], ap_tramp_pm32[], ap_tramp_gdt[], ap_tramp_end[
 struct ap_start {
 	struct pcpu *cpu;
 	void *ist_top;
+	bool fail_enable; /* test (debug-no-enable-cpu): report cpu_enable as failed */
 };
 
 static const struct vendor_ops *smp_ops;
@@ -91,10 +93,14 @@ static __noreturn void ap_entry(struct ap_start *s)
 	rt_cpu_local_init(c); /* after the GDT load, which clears GS base */
 	lapic_cpu_init();
 	c->apic_id = lapic_id();
-	r = smp_ops->cpu_enable(c);
-	if (r)
+	r = s->fail_enable ? -ENODEV : smp_ops->cpu_enable(c);
+	if (r) {
+		/* It cannot run a vCPU: the boot CPU leaves it out (start_one). */
 		host_log("keel: cpu %u (apic %u): %s enable failed (%d)\n", c->id, c->apic_id,
 			 smp_ops->name, r);
+		__atomic_store_n(&c->online, AP_ENABLE_FAILED, __ATOMIC_RELEASE);
+		rt_cpu_halt();
+	}
 	/* Its own timer rate: preemption (SVM) and idle sleeps on this CPU. */
 	host_log("keel: cpu %u: LAPIC timer at %llu ticks/ms\n", c->id,
 		 (unsigned long long)host_timer_cpu_init());
@@ -192,8 +198,10 @@ static bool wait_online(struct pcpu *c)
 	return false;
 }
 
-static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx, bool dead)
+static int start_one(const struct smp_boot *b, unsigned fw_index, unsigned idx)
 {
+	u32 apic_id = b->apic_ids[fw_index];
+	bool dead = b->dead && fw_index == b->dead;
 	struct pcpu *c = pcpu_slot(idx);
 	u8 *stack = host_alloc_pages(AP_STACK_PAGES), *ist = host_alloc_pages(AP_IST_PAGES);
 
@@ -201,7 +209,8 @@ static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx, bool d
 		return -ENOMEM;
 	memset(c, 0, sizeof(*c));
 	c->id = idx;
-	starts[idx] = (struct ap_start){ c, ist + AP_IST_PAGES * PAGE_SIZE };
+	starts[idx] = (struct ap_start){ c, ist + AP_IST_PAGES * PAGE_SIZE,
+					 b->no_enable && fw_index == b->no_enable };
 	tramp_fill((u8 *)(uintptr_t)b->tramp_page, &starts[idx], stack + AP_STACK_PAGES * PAGE_SIZE);
 	lapic_send_init(apic_id);
 	delay_us(10000);
@@ -210,10 +219,10 @@ static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx, bool d
 	delay_us(200);
 	if (!dead && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
 		lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
-	if (wait_online(c))
+	if (wait_online(c) && __atomic_load_n(&c->online, __ATOMIC_ACQUIRE) == 1)
 		return 0;
 	lapic_send_init(apic_id); /* hold it in INIT: it must not run on with this slot */
-	return -ETIMEDOUT;
+	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE) ? -EIO : -ETIMEDOUT;
 }
 
 /* Each started CPU runs one item from its mailbox: it must answer with its
@@ -259,7 +268,7 @@ unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b)
 
 		if (b->apic_ids[i] == me)
 			continue;
-		r = start_one(b, b->apic_ids[i], n, b->dead && i == b->dead);
+		r = start_one(b, i, n);
 		if (r) {
 			host_log("keel: cpu with apic id %u did not start (%d); left out\n",
 				 b->apic_ids[i], r);

@@ -6,8 +6,9 @@
 # while the others write, zaps while they read; remote TLB flushes kick the
 # vCPUs in guest mode); with 2 CPUs, kick IPIs sent by CPU 1 to
 # the CPU in guest mode force VM exits and are acknowledged (debug-kick); a
-# panic with 2 CPUs stops both, each printing where it was; with 3 CPUs of
-# which one never starts, it is reported and left out. Five boots with
+# panic with 2 CPUs stops both, each printing where it was; with 4 CPUs of
+# which one never starts and one fails to enable SVM, both are reported and
+# left out. Five boots with
 # 64 MiB of guest RAM, each bounded (run-qemu's timeout, and a watchdog for
 # a run that does not end after Keel's final line).
 . "$(dirname "$0")/qemu-lib.sh"
@@ -39,13 +40,18 @@ for n in ${QEMU_SMP_COUNTS:-2 4}; do
 		log_has "^guest: fault-rate: vcpus=$n pages=$((n * 2048)) tsc_cycles=[1-9][0-9]*$"
 done
 # A CPU that does not start (debug-dead-cpu: the second CPU the firmware
-# reports gets no SIPI) is reported and left out; the others run the VM.
+# reports gets no SIPI) and one whose SVM enable fails (debug-no-enable-cpu:
+# the third) are reported and left out; the other two run the VM.
 cfg=$logdir/smp-dead.cfg
-printf 'guest-mem = 64M\ndebug-dead-cpu = 1\n' >"$cfg"
-boot smp-dead --smp=3 --cfg="$cfg"
+printf 'guest-mem = 64M\ndebug-dead-cpu = 1\ndebug-no-enable-cpu = 2\n' >"$cfg"
+boot smp-dead --smp=4 --cfg="$cfg"
 check "dead cpu: the guest passes without it" test "$boot_status" -eq 0
-check "dead cpu: it is reported and left out" \
-	log_has "^keel: cpu with apic id [0-9]+ did not start \(-[0-9]+\); left out$"
+check "dead cpu: a CPU that never answers is reported and left out" \
+	log_has "^keel: cpu with apic id [0-9]+ did not start \(-110\); left out$"
+check "dead cpu: a CPU whose SVM enable fails says so" \
+	log_has "^keel: cpu [0-9]+ \(apic [0-9]+\): svm enable failed \(-[0-9]+\)$"
+check "dead cpu: ... and is left out" \
+	log_has "^keel: cpu with apic id [0-9]+ did not start \(-5\); left out$"
 check "dead cpu: two CPUs started" log_has "^keel: cpus started=2$"
 check "dead cpu: the SMP self-test passed with 2 vCPUs" log_has "^guest: PASS smp$"
 check "dead cpu: the summary says cpus=2 vcpus=2" log_has "^keel: done .* cpus=2 vcpus=2$"
