@@ -263,6 +263,8 @@ static void vm_collect(const struct vm *vm, struct vm_result *res)
 			continue;
 		res->vcpus++;
 		add_stats(&res->vcpu, &vm->vcpus[i]->stats);
+		res->per_vcpu[i] = vm->vcpus[i]->stats;
+		res->vcpu_ran[i] = true;
 	}
 	res->exits = res->vcpu.exits;
 	res->npf = res->vcpu.tdp_faults;

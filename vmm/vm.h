@@ -105,6 +105,8 @@ struct vm_result {
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
 	struct mmu_flush_stats flush;
 	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
+	struct vcpu_stats per_vcpu[VM_MAX_VCPUS]; /* the same for each vCPU that ran */
+	bool vcpu_ran[VM_MAX_VCPUS];
 	char platform[192];     /* plat_format_counters' line, "" without a platform */
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
