@@ -80,6 +80,8 @@ static int run_l2(struct vcpu *v, struct nsvm_vcpu *n, hpa_t l1_root, bool l1_fl
 	svm_regs_to_vmcb(v02, &v->regs);
 	v02->ctl.vintr = vintr; /* L2's V_TPR, not L1's CR8 */
 	v->vm->ops->nested->run_l2(v, v02, root, flush);
+	if (n->np)
+		nmmu_vcpu_exit_guest(n->nv); /* before anything that may wait */
 	svm_vmcb_to_regs(&v->regs, v02);
 	v->regs.cr8 = l1_cr8;
 	v02->ctl.event_inj = reinjection(v02->ctl.exit_int_info);
