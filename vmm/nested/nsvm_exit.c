@@ -293,12 +293,22 @@ bool vmm_nested_events(struct vcpu *v, bool irq_pending, bool nmi_pending)
 	return false;
 }
 
+/* An exception Keel raises for L2 (an instruction it emulated for L2
+ * faulted): #VMEXIT(exception) when L1 intercepts the vector, as the CPU
+ * would check, else delivered to L2 through the VMCB02. */
 bool vmm_nested_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
+	struct nsvm_vcpu *n = v->nested;
 	u64 ev = vector | SVM_EVENTINJ_TYPE_EXCEPTION | SVM_EVENTINJ_VALID;
 
 	if (!vmm_nested_in_l2(v))
 		return false;
+	if (vector < 32 && (n->c12.exceptions & (1u << vector))) {
+		n->stats.reflected++;
+		nsvm_vmexit(v, SVM_EXIT_EXCP_BASE + vector, has_error ? error : 0,
+			    vector == X86_VEC_PF ? v->regs.cr2 : 0, n->vmcb02->ctl.event_inj, 0);
+		return true;
+	}
 	if (has_error && (v->regs.cr0 & X86_CR0_PE))
 		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
 	v->nested->vmcb02->ctl.event_inj = ev;
