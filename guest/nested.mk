@@ -19,7 +19,7 @@ all: $(BUILD)/guest/nested.bin
 
 .PHONY: nested-guest bench-nested
 nested-guest: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/guest/nested.bin
+	@$(MAKE) --no-print-directory $(BUILD)/guest/nested.bin $(BUILD)/guest/nested-bare.bin
 test: nested-guest
 ifeq ($(GUEST),nested)
 run: nested-guest
@@ -29,3 +29,9 @@ endif
 bench-nested: nested-guest
 	@$(MAKE) --no-print-directory keel
 	@scripts/bench-nested.sh
+
+# The reference image: the same L1 behind a Multiboot shim, for QEMU's own
+# SVM without Keel (tests/boot/qemu-nested.sh runs it first).
+$(BUILD)/guest/nested-bare.bin: guest/nested/bare.asm $(BUILD)/guest/nested.bin
+	$(NASM) -f bin -I$(BUILD)/ -o $@ $<
+all: $(BUILD)/guest/nested-bare.bin

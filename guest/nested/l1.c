@@ -14,6 +14,7 @@
 #define RUN_MAX_EXITS 10000
 
 struct l1_caps l1_caps;
+bool l1_on_keel;
 bool l1_svm_ready, l1_l2_ready;
 struct l2_regs l1_l2_regs;
 

@@ -123,6 +123,9 @@ struct l1_caps {
 	u32 revision, asids;
 };
 extern struct l1_caps l1_caps;
+/* Under Keel (CPUID 0x40000000 says "Keel"), or the reference run on
+ * QEMU's own SVM (bare.asm), where there are no hypercalls. */
+extern bool l1_on_keel;
 extern bool l1_svm_ready;   /* EFER.SVME set, HSAVE set */
 extern bool l1_l2_ready;    /* VMCB, NPT and L2 memory built */
 extern struct l2_regs l1_l2_regs;
