@@ -33,7 +33,7 @@ static void list_build(void)
 		add(L2_REGION_2M + i * SZ_4K, L1_REGION_2M + i * SZ_4K);
 	if (l1_caps.page1gb)
 		for (u64 i = 0; i < 16; i++)
-			add(L2_REGION_1G + i * 61 * SZ_2M + 0x3000, L1_REGION_1G + i * 61 * SZ_2M + 0x3000);
+			add(L2_REGION_1G + i * 31 * SZ_2M + 0x3000, L1_REGION_1G + i * 31 * SZ_2M + 0x3000);
 }
 
 static int harvest_check(unsigned round, char *why, size_t len)
