@@ -35,6 +35,13 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(res->vcpu.windows), ull(res->vcpu.exceptions));
 	if (res->platform[0])
 		log_info("keel: platform: %s\n", res->platform);
+	log_info("keel: nested nested_exits=%llu reflected=%llu shadow_faults=%llu "
+		 "roots=hits:%llu,misses:%llu,recycled:%llu flushes=%llu vmruns=%llu invalid=%llu\n",
+		 ull(res->nested.nested_exits), ull(res->nested.reflected),
+		 ull(res->nested.mmu.shadow_faults), ull(res->nested.mmu.root_hits),
+		 ull(res->nested.mmu.root_misses), ull(res->nested.mmu.root_recycled),
+		 ull(res->nested.mmu.flush_all + res->nested.mmu.flush_asid + res->nested.mmu.invlpga),
+		 ull(res->nested.vmruns), ull(res->nested.vmexit_invalid));
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
 	char code[24] = "";

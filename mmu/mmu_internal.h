@@ -352,3 +352,13 @@ int dirty_log_harvest(struct mmu_excl *x, const struct memslot *slot, u64 *bitma
 void nmmu_l1_zap(struct mmu_excl *x, u64 start, u64 end);
 void nmmu_l1_dirty_log_start(struct mmu_excl *x, const struct memslot *slot);
 void nmmu_l1_harvested(struct mmu_excl *x, const struct memslot *slot);
+
+/* ---- mmu_verify() and nmmu_verify() (verify.c): the first failure found,
+ * as text in why[len] and -EINVAL in err; 0 while all holds. ---- */
+struct verify_report {
+	char *why;
+	size_t len;
+	int err;
+};
+void verify_report_init(struct verify_report *r, char *why, size_t len);
+__printf(2, 3) void verify_report_fail(struct verify_report *r, const char *fmt, ...);

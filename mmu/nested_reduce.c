@@ -27,23 +27,35 @@ static struct nmmu *nested_of(struct mmu_excl *x)
 	return x->mmu->nested;
 }
 
+/* The next used shadow root from *i on whose footprint meets 'mask': a
+ * reduction of L1's mapping there reaches it (counted). NULL after the last. */
+static struct nmmu_root *next_reached_root(struct nmmu_excl *nx, unsigned *i, u64 mask)
+{
+	struct nmmu *n = nx->n;
+
+	while (*i < n->nroots) {
+		struct nmmu_root *r = &n->roots[(*i)++];
+
+		if (r->used && (r->footprint & mask)) {
+			nmmu_count(&n->c.l1_reductions);
+			return r;
+		}
+	}
+	return NULL;
+}
+
 void nmmu_l1_zap(struct mmu_excl *x, u64 start, u64 end)
 {
 	struct nmmu *n = nested_of(x);
 	struct nmmu_excl nx;
+	struct nmmu_root *r;
 	u64 mask = nmmu_region_mask(start, end);
 
 	if (!n)
 		return;
 	nx = nmmu_lock(n);
-	for (unsigned i = 0; i < n->nroots; i++) {
-		struct nmmu_root *r = &n->roots[i];
-
-		if (r->used && (r->footprint & mask)) {
-			nmmu_count(&n->c.l1_reductions);
-			nmmu_root_drop(&nx, x, r);
-		}
-	}
+	for (unsigned i = 0; (r = next_reached_root(&nx, &i, mask));)
+		nmmu_root_drop(&nx, x, r);
 	nmmu_unlock(&nx);
 }
 
@@ -100,18 +112,13 @@ static void wrprot_slot(struct mmu_excl *x, const struct memslot *slot)
 	u64 base = slot->d.base_gfn.v, lo = slot->d.backing.v;
 	u64 mask = nmmu_region_mask(base, base + slot->d.npages);
 	struct nmmu_excl nx;
+	struct nmmu_root *r;
 
 	if (!n)
 		return;
 	nx = nmmu_lock(n);
-	for (unsigned i = 0; i < n->nroots; i++) {
-		struct nmmu_root *r = &n->roots[i];
-
-		if (r->used && (r->footprint & mask)) {
-			nmmu_count(&n->c.l1_reductions);
-			wrprot_root(&nx, x, r, lo, lo + slot->d.npages);
-		}
-	}
+	for (unsigned i = 0; (r = next_reached_root(&nx, &i, mask));)
+		wrprot_root(&nx, x, r, lo, lo + slot->d.npages);
 	nmmu_unlock(&nx);
 }
 

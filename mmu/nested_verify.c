@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* nmmu_verify() and the leaf iterator, for tests (nested_internal.h). */
-#include <stdarg.h>
 #include <keel/string.h>
 #include "mmu/nested_internal.h"
 #include "mmu/tdp_iter.h"
@@ -8,26 +7,12 @@
 struct nverify {
 	struct nmmu *n;
 	const struct memslots *slots;
-	char *why;
-	size_t len;
-	int err;
+	struct verify_report rep;
 	u64 tables;
 	u64 leaves[TDP_ROOT_LEVEL];
 };
 
-__printf(2, 3) static void nverify_fail(struct nverify *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (v->err)
-		return;
-	v->err = -EINVAL;
-	if (!v->why || !v->len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(v->why, v->len, fmt, ap);
-	va_end(ap);
-}
+#define nverify_fail(v, ...) verify_report_fail(&(v)->rep, __VA_ARGS__)
 
 static const struct memslot *slot_of_hfn(const struct memslots *s, u64 hfn)
 {
@@ -101,13 +86,12 @@ static void nverify_root(struct nverify *v, const struct nmmu_root *r, bool chec
 
 int nmmu_verify(struct nmmu *n, char *why, size_t len)
 {
-	struct nverify v = { .n = n, .why = why, .len = len };
+	struct nverify v = { .n = n };
 	struct mmu_excl x;
 	struct nmmu_excl nx;
 	u64 pending, in_use;
 
-	if (why && len)
-		why[0] = 0;
+	verify_report_init(&v.rep, why, len);
 	mmu_spin_lock(&n->l1->slots_lock);
 	v.slots = slots_deref(n->l1);
 	x = mmu_lock_excl(n->l1);
@@ -135,7 +119,7 @@ int nmmu_verify(struct nmmu *n, char *why, size_t len)
 	nmmu_unlock(&nx);
 	mmu_unlock_excl(&x);
 	mmu_spin_unlock(&n->l1->slots_lock);
-	return v.err;
+	return v.rep.err;
 }
 
 void nmmu_for_each_leaf(struct nmmu *n, nmmu_leaf_cb cb, void *ctx)

@@ -9,27 +9,34 @@
 struct verify {
 	struct mmu *mmu;
 	const struct memslots *slots;
-	char *why;
-	size_t len;
-	int err;
+	struct verify_report rep;
 	u64 tables;
 	u64 leaves[TDP_ROOT_LEVEL];
 	unsigned valid_roots;
 };
 
-__printf(2, 3) static void verify_fail(struct verify *v, const char *fmt, ...)
+void verify_report_init(struct verify_report *r, char *why, size_t len)
+{
+	*r = (struct verify_report){ .why = why, .len = len };
+	if (why && len)
+		why[0] = 0;
+}
+
+void verify_report_fail(struct verify_report *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (v->err)
+	if (r->err)
 		return;
-	v->err = -EINVAL;
-	if (!v->why || !v->len)
+	r->err = -EINVAL;
+	if (!r->why || !r->len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(v->why, v->len, fmt, ap);
+	vsnprintf(r->why, r->len, fmt, ap);
 	va_end(ap);
 }
+
+#define verify_fail(v, ...) verify_report_fail(&(v)->rep, __VA_ARGS__)
 
 /* KVM_BUG_ON for the MMU: see MMU_BUG_ON in mmu_internal.h. */
 void mmu_bug(struct mmu *mmu, const char *expr, const char *file, int line)
@@ -117,11 +124,10 @@ static void verify_counts(struct verify *v, const struct mmu_excl *x)
 
 int mmu_verify(struct mmu *mmu, char *why, size_t len)
 {
-	struct verify v = { .mmu = mmu, .why = why, .len = len };
+	struct verify v = { .mmu = mmu };
 	struct mmu_excl x;
 
-	if (why && len)
-		why[0] = 0;
+	verify_report_init(&v.rep, why, len);
 	if (mmu_is_dead(mmu))
 		verify_fail(&v, "the MMU is dead (an MMU_BUG_ON fired; see the log)");
 	mmu_spin_lock(&mmu->slots_lock);
@@ -132,7 +138,7 @@ int mmu_verify(struct mmu *mmu, char *why, size_t len)
 	verify_counts(&v, &x);
 	mmu_unlock_excl(&x);
 	mmu_spin_unlock(&mmu->slots_lock);
-	return v.err;
+	return v.rep.err;
 }
 
 void mmu_for_each_leaf(struct mmu *mmu, mmu_leaf_cb cb, void *ctx)

@@ -11,6 +11,7 @@
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
 #include "vmm/loader/loader.h"
+#include "vmm/nested/nested.h"
 #include "vmm/vcpu.h"
 
 struct mmu;
@@ -95,6 +96,7 @@ struct vm {
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS]; /* one memslot each */
 	unsigned nr_ram;
 	u64 *dirty[VM_MAX_RAM_REGIONS];   /* last harvest, per slot */
+	struct nmmu *nmmu; /* nested MMU for L1's L2 guests (vmm/nested/), or NULL */
 };
 
 struct vm_result {
@@ -109,6 +111,7 @@ struct vm_result {
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
 	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */
+	struct vm_nested_result nested; /* nested SVM figures (vmm/nested/) */
 };
 
 /* Create the VM and its vCPU, run the guest to its end, tear it down.

@@ -56,6 +56,25 @@ static struct tdp_page *leaf_table(struct mmu *mmu, u64 gfn)
 	return pg;
 }
 
+/* Both vCPUs on one 2 MiB slot with 4 KiB mappings first, so a table T
+ * sits where a 2 MiB leaf is allowed once the limit is lifted (no zap in
+ * between; the max_level poke is test-only). Returns T. */
+static struct tdp_page *setup_table(struct seed002 *ctx, struct tmmu *t, struct mmu_vcpu *va)
+{
+	hpa_t root;
+	bool flush;
+
+	s2 = ctx;
+	env_gate_init(&ctx->parked);
+	env_gate_init(&ctx->release);
+	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
+	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
+	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
+	atomic_set(&t->mmu->max_level, 1);
+	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
+	return leaf_table(t->mmu, 1);
+}
+
 void seed002_unsync_marking(void **state)
 {
 	struct seed002 ctx = { 0 };
@@ -64,20 +83,8 @@ void seed002_unsync_marking(void **state)
 	struct mmu_stats st;
 	struct tdp_page *table;
 	pthread_t a;
-	hpa_t root;
-	bool flush;
 
-	s2 = &ctx;
-	env_gate_init(&ctx.parked);
-	env_gate_init(&ctx.release);
-	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
-	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
-	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
-	/* Test-only poke: 4 KiB mappings first, so a table T sits where a
-	 * 2 MiB leaf is allowed once the limit is lifted (no zap in between). */
-	atomic_set(&t->mmu->max_level, 1);
-	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
-	table = leaf_table(t->mmu, 1);
+	table = setup_table(&ctx, t, va);
 
 	env_hosted_bind_hook(HOOK_FAULT_AFTER_INSTALL, park_a_after_install, NULL);
 	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);
@@ -138,18 +145,8 @@ void seed002_parked_install_after_table_replaced(void **state)
 	struct mmu_stats st;
 	struct tdp_page *table;
 	pthread_t a;
-	hpa_t root;
-	bool flush;
 
-	s2 = &ctx;
-	env_gate_init(&ctx.parked);
-	env_gate_init(&ctx.release);
-	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0);
-	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
-	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
-	atomic_set(&t->mmu->max_level, 1); /* test-only poke, as above */
-	assert_int_equal(mmu_page_fault(t->v, GPA(0x1000), MMU_ACC_WRITE), MMU_FAULT_FIXED);
-	table = leaf_table(t->mmu, 1);
+	table = setup_table(&ctx, t, va);
 
 	env_hosted_bind_hook(HOOK_FAULT_BEFORE_INSTALL, park_a_before_install, NULL);
 	assert_int_equal(pthread_create(&a, NULL, thread_a, va), 0);

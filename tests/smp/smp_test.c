@@ -58,6 +58,18 @@ static u64 rd(const u64 *p)
 	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
 
+/* Stop n vCPUs, then check that none used a stale translation and that each
+ * was kicked at least min_kicks times. */
+static void stop_and_check(struct smp_vcpu *v, int n, const char *sc, u64 min_kicks)
+{
+	for (int i = 0; i < n; i++)
+		smp_vcpu_stop(&v[i]);
+	for (int i = 0; i < n; i++) {
+		assert_no_violations(&v[i], sc);
+		assert_true(rd(&v[i].kicks) >= min_kicks);
+	}
+}
+
 /* Interleaving (a), zap: two vCPUs are in the guest with their pages in
  * their TLBs; the zap must kick both and return only once neither can use
  * the removed translations. */
@@ -81,13 +93,9 @@ static void smp_zap_kicks_vcpus_in_guest(void **state)
 
 	for (int i = 0; i < 2; i++)
 		smp_vcpu_wait_passes(&v[i], 3, sc);
+	stop_and_check(v, 2, sc, 1);
 	for (int i = 0; i < 2; i++)
-		smp_vcpu_stop(&v[i]);
-	for (int i = 0; i < 2; i++) {
-		assert_no_violations(&v[i], sc);
-		assert_true(rd(&v[i].kicks) >= 1);
 		assert_true(rd(&v[i].flushes) >= 2); /* first entry, and after the kick */
-	}
 	smp_watchdog_disarm();
 }
 
@@ -135,12 +143,7 @@ static void smp_harvest_write_protects_writers(void **state)
 		for (int i = 0; i < 2; i++)
 			smp_vcpu_wait_passes(&v[i], 2, sc);
 	}
-	for (int i = 0; i < 2; i++)
-		smp_vcpu_stop(&v[i]);
-	for (int i = 0; i < 2; i++) {
-		assert_no_violations(&v[i], sc);
-		assert_true(rd(&v[i].kicks) >= 1);
-	}
+	stop_and_check(v, 2, sc, 1);
 	smp_watchdog_disarm();
 }
 
@@ -172,12 +175,7 @@ static void smp_slot_delete_covers_obsolete_roots(void **state)
 	tmmu_add_slot(t->mmu, 1, 1024, SLOT_PAGES, BACKING + 0x1000, 0);
 	smp_op_end();
 	smp_vcpu_wait_passes(&v[1], 2, sc);
-	for (int i = 0; i < 2; i++)
-		smp_vcpu_stop(&v[i]);
-	for (int i = 0; i < 2; i++) {
-		assert_no_violations(&v[i], sc);
-		assert_true(rd(&v[i].kicks) >= 1);
-	}
+	stop_and_check(v, 2, sc, 1);
 	smp_watchdog_disarm();
 }
 
@@ -211,10 +209,7 @@ static void smp_parked_vcpu_flushes_on_entry(void **state)
 	for (int i = 0; i < 2; i++)
 		smp_vcpu_wait_passes(&v[i], 2, sc);
 	assert_true(rd(&v[1].flushes) > flushes); /* flushed on its way back in */
-	for (int i = 0; i < 2; i++)
-		smp_vcpu_stop(&v[i]);
-	for (int i = 0; i < 2; i++)
-		assert_no_violations(&v[i], sc);
+	stop_and_check(v, 2, sc, 0);
 	smp_watchdog_disarm();
 }
 

@@ -112,6 +112,12 @@ static void park_a_relaxed(enum env_hook h, void *arg, void *ctx)
 		sched_yield();
 }
 
+static void park_reset(void)
+{
+	__atomic_store_n(&a_parked, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&a_release, 0, __ATOMIC_RELAXED);
+}
+
 static void *install_thread(void *arg)
 {
 	role = ROLE_A;
@@ -128,8 +134,7 @@ static void test_gauge_shard_concurrent_installs(void **state)
 	bool flush;
 	void *ra;
 
-	__atomic_store_n(&a_parked, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&a_release, 0, __ATOMIC_RELAXED);
+	park_reset();
 	env_hosted_share_cpu_slot(true); /* both threads count in shard 0 */
 	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100001, 0); /* 4 KiB leaves only */
 	assert_int_equal(mmu_vcpu_load_root(va, &root, &flush), 0);
@@ -178,8 +183,7 @@ static void test_max_level_change_mid_fault(void **state)
 	bool flush;
 	void *ra;
 
-	__atomic_store_n(&a_parked, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&a_release, 0, __ATOMIC_RELAXED);
+	park_reset();
 	tmmu_add_slot(t->mmu, 0, 0, MIB2_PAGES, 0x100000, 0); /* 2 MiB allowed */
 	assert_int_equal(mmu_vcpu_load_root(t->v, &root, &flush), 0);
 	env_hosted_bind_hook(HOOK_FAULT_SLOT_FOUND, park_a_at_lookup, NULL);
