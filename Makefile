@@ -6,7 +6,7 @@
 #   make test       install what is missing, build, run every test; ends "N passed, N failed"
 #   make test-tsan  hosted tests under ThreadSanitizer
 #   make test-asan  hosted tests under AddressSanitizer + UBSan
-#   make bench      hosted MMU benchmarks (prints a table)
+#   make bench      hosted MMU benchmarks (prints a table), then the nested L2/L1 exit-cost figure
 #   make soak SECONDS=600   long stress run
 #   make mutants    plant each known bug (tests/mutants/) in a scratch copy; the
 #                   fast suite must catch every one ("mutants: K of N caught")
@@ -129,6 +129,7 @@ test-tsan test-asan: test-%: deps-test
 bench: deps-test
 	@$(MAKE) --no-print-directory $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory bench-nested
 
 # Planted bugs: each applied to a scratch copy, the plain hosted suite run
 # there (the copy reuses build/plain, so only the mutated file rebuilds).

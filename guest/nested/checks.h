@@ -34,6 +34,10 @@ NESTED_CHECK(check_exit_vmmcall_not_intercepted);
 NESTED_CHECK(check_exit_io);
 NESTED_CHECK(check_exit_msr);
 NESTED_CHECK(check_exit_vmrun_in_l2);
+/* checks_event.c: EVENTINJ and EXITINTINFO, V_IRQ, two NPTs by ASID. */
+NESTED_CHECK(check_event_inject_exitintinfo);
+NESTED_CHECK(check_virq);
+NESTED_CHECK(check_npt_two_roots);
 /* checks_vmcb.c: VMRUN's consistency checks. */
 NESTED_CHECK(check_vmcb_invalid_asid0);
 NESTED_CHECK(check_vmcb_invalid_efer_svme);

@@ -245,10 +245,15 @@ void l1_explain(const struct l2_exit *e, const char *what, char *why, size_t len
 
 int l1_run(void (*fn)(void), l1_handler h, char *why, size_t len)
 {
+	l1_l2_start(fn);
+	return l1_continue(h, why, len);
+}
+
+int l1_continue(l1_handler h, char *why, size_t len)
+{
 	struct l2_exit e;
 
 	l2s.status = 0;
-	l1_l2_start(fn);
 	for (unsigned n = 0; n < RUN_MAX_EXITS; n++) {
 		int r;
 

@@ -142,3 +142,8 @@ void l2_cpuid_loop(void)
 	}
 	l2s.out[0] = l2_rdtsc() - t0;
 }
+
+void l2_sti(void)
+{
+	asm volatile("sti; nop; nop; nop; nop; cli" : : : "memory");
+}

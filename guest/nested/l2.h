@@ -44,7 +44,8 @@ void l2_rdmsr(void);      /* out[0] = RDMSR arg[0] */
 void l2_wrmsr(void);      /* WRMSR arg[0] = arg[1] */
 void l2_vmrun(void);      /* VMRUN rax = arg[0] */
 void l2_write_list(void); /* *list[i] = arg[1] + i for i < arg[0] */
-void l2_cpuid_loop(void); /* arg[0] CPUIDs of leaf arg[1]; out[0] = TSC cycles */
+void l2_cpuid_loop(void);
+void l2_sti(void);        /* STI, a few NOPs, CLI: room for a (virtual) interrupt */ /* arg[0] CPUIDs of leaf arg[1]; out[0] = TSC cycles */
 
 /* The value the RAM test expects at 'addr' in round 'seed'. */
 static inline u64 l2_pattern(u64 addr, u64 seed)

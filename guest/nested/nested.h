@@ -116,6 +116,10 @@ void npt_init(bool page1gb);
 u64 npt_root(void);
 bool npt_map(ngpa_t l2, gpa_t l1, u64 size, u64 flags); /* size 4K, 2M or 1G */
 u64 *npt_leaf(ngpa_t l2);  /* the leaf entry for l2, or NULL */
+/* A second NPT that shares every table with the first except those on
+ * the path to the 4 KiB page l2, which it maps to l1 instead; its root, or
+ * 0 when the pool is out of pages. */
+u64 npt_clone_with(ngpa_t l2, gpa_t l1, u64 flags);
 
 /* l1.c: SVM state and running L2. */
 struct l1_caps {
@@ -148,6 +152,8 @@ typedef int (*l1_handler)(const struct l2_exit *e, char *why, size_t len);
 /* Run the L2 program fn until it ends (its final VMMCALL), handing every
  * other exit to h (may be NULL); 0 when it ended and saw nothing wrong. */
 int l1_run(void (*fn)(void), l1_handler h, char *why, size_t len);
+/* The same from wherever L2 is now (after l1_l2_start and VMCB edits). */
+int l1_continue(l1_handler h, char *why, size_t len);
 /* Describe an exit in why[]. */
 void l1_explain(const struct l2_exit *e, const char *what, char *why, size_t len);
 /* The precondition of every check after svm-enable. */

@@ -96,3 +96,26 @@ u64 *npt_leaf(ngpa_t l2)
 	}
 	return NULL;
 }
+
+u64 npt_clone_with(ngpa_t l2, gpa_t l1, u64 flags)
+{
+	u64 new_root = table_alloc(), *from = table_at(root), *to;
+
+	if (!new_root)
+		return 0;
+	to = table_at(new_root);
+	for (unsigned l = 4; l > 1; l--) {
+		unsigned i = index_at(l2.v, l);
+		u64 next;
+
+		memcpy(to, from, SZ_4K);
+		if (!(from[i] & PTE_P) || (from[i] & PTE_PS) || !(next = table_alloc()))
+			return 0;
+		to[i] = next | NPT_TABLE_FLAGS;
+		from = table_at(from[i]);
+		to = table_at(next);
+	}
+	memcpy(to, from, SZ_4K);
+	to[index_at(l2.v, 1)] = l1.v | flags;
+	return new_root;
+}

@@ -59,6 +59,7 @@
 
 /* Intercept vector 3 (MISC1) and 4 (MISC2). */
 #define INTERCEPT_INTR BIT(0)
+#define INTERCEPT_VINTR BIT(4)
 #define INTERCEPT_CPUID BIT(18)
 #define INTERCEPT_HLT BIT(24)
 #define INTERCEPT_INVLPGA BIT(26)
@@ -73,6 +74,8 @@
 #define INTERCEPT_CLGI BIT(5)
 #define INTERCEPT_SKINIT BIT(6)
 
+#define INT_CTL_V_IRQ BIT(8)
+#define INT_CTL_V_INTR_PRIO_SHIFT 16
 #define INT_CTL_V_INTR_MASKING BIT(24)
 
 /* TLB_CONTROL values. */
@@ -82,6 +85,7 @@
 
 /* EVENTINJ: vector 0-7, type 8-10, error-code valid 11, valid 31. */
 #define EVENTINJ_VALID BIT(31)
+#define EVENTINJ_TYPE_INTR (0u << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
 #define EVENTINJ_TYPE_RESERVED1 (1u << 8)
 
@@ -123,6 +127,7 @@
 /* Exit codes. */
 #define VMEXIT_EXCP_BASE 0x40
 #define VMEXIT_INTR 0x60
+#define VMEXIT_VINTR 0x64
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_HLT 0x78
 #define VMEXIT_IOIO 0x7b
