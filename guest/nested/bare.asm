@@ -28,6 +28,9 @@ PD0 equ 0x3000			; four page directories: 4 GiB
 
 entry32:
 	mov esi, [ebx + 8]	; multiboot mem_upper: KiB above 1 MiB
+	mov al, 0xff		; mask both 8259s: the firmware left the PIT on
+	out 0x21, al		; vector 8, which the image takes for #DF
+	out 0xa1, al
 	mov edi, PML4
 	mov ecx, (PD0 + 4 * 0x1000 - PML4) / 4
 	xor eax, eax

@@ -34,10 +34,16 @@ NESTED_CHECK(check_exit_vmmcall_not_intercepted);
 NESTED_CHECK(check_exit_io);
 NESTED_CHECK(check_exit_msr);
 NESTED_CHECK(check_exit_vmrun_in_l2);
-/* checks_event.c: EVENTINJ and EXITINTINFO, V_IRQ, two NPTs by ASID. */
+/* checks_event.c: EVENTINJ and EXITINTINFO, V_IRQ, INTR from L1's timer. */
 NESTED_CHECK(check_event_inject_exitintinfo);
 NESTED_CHECK(check_virq);
+NESTED_CHECK(check_intr_exit);
+/* checks_tlb.c: flush by ASID, INVLPGA, two NPTs by ASID. */
+NESTED_CHECK(check_npt_remap_flush_asid);
+NESTED_CHECK(check_invlpga);
 NESTED_CHECK(check_npt_two_roots);
+/* checks_mmio.c: an NPT leaf on L1's MMIO or on no memory at all. */
+NESTED_CHECK(check_npt_l1_mmio);
 /* checks_vmcb.c: VMRUN's consistency checks. */
 NESTED_CHECK(check_vmcb_invalid_asid0);
 NESTED_CHECK(check_vmcb_invalid_efer_svme);

@@ -3,8 +3,8 @@
  * Events and address spaces across the levels: an event L1 injects
  * (EVENTINJ) whose delivery faults comes back in EXITINTINFO; a virtual
  * interrupt (V_IRQ) exits with VINTR when L1 intercepts it and is
- * delivered to L2 when it does not; two NPTs (nCR3) under two ASIDs,
- * alternated with no flush, each give L2 its own page.
+ * delivered to L2 when it does not; L1's LAPIC timer firing while L2 runs
+ * exits with INTR when L1 intercepts it.
  */
 #include <keel/string.h>
 #include "guest/nested/checks.h"
@@ -120,40 +120,60 @@ NESTED_CHECK(check_virq)
 	return 0;
 }
 
-/* Two NPTs differing in one page, under ASIDs 1 and 2, alternated with
- * TLB_CONTROL 0: each VMRUN must translate through its own nCR3. */
-NESTED_CHECK(check_npt_two_roots)
+/* The INTR exit: L1's own LAPIC timer (Keel's emulated xAPIC) expires
+ * while L2 spins; L1 intercepts INTR and VMRUNs with IF = 1, so the
+ * interrupt must end L2's run with VMEXIT_INTR; L1 then takes it itself. */
+static u64 irqs_before;
+
+/* The interrupt is still pending in L1's LAPIC: L1 takes it now (IF = 1
+ * for a moment; GIF is set again), or the next VMRUN would exit at once. */
+static int intr_exit(const struct l2_exit *e, char *why, size_t len)
 {
-	u64 l2 = L2_REGION_4K + 11 * SZ_4K, a = L1_4K_PAGE(11), b = L1_SPARE + 0x4000;
-	u64 root_a = npt_root(), root_b;
-	int r = 0;
+	if (e->code != VMEXIT_INTR || seen)
+		return L1_UNHANDLED;
+	seen++;
+	for (unsigned i = 0; i < 100000 && guest_irq_count == irqs_before; i++)
+		asm volatile("sti; nop; cli");
+	l2s.arg[1] = 1; /* L2 stops spinning */
+	return L1_RESUME;
+}
+
+static void lapic_write(u32 reg, u32 v)
+{
+	*(volatile u32 *)(uintptr_t)(GUEST_LAPIC_BASE + reg) = v;
+}
+
+NESTED_CHECK(check_intr_exit)
+{
+	u64 irqs = irqs_before = guest_irq_count;
+	int r;
 
 	if (l1_need_l2(why, len))
 		return -1;
-	*(u64 *)(uintptr_t)a = 0xaaaa0000aaaa0000ull;
-	*(u64 *)(uintptr_t)b = 0xbbbb0000bbbb0000ull;
-	root_b = npt_clone_with(NGPA(l2), GPA(b), PTE_P | PTE_W | PTE_U);
-	if (!root_b) {
-		snprintf(why, len, "out of NPT table pages");
+	lapic_write(0xf0, 0x1ff);             /* SVR: enabled */
+	lapic_write(0x3e0, 0xb);              /* divide by 1 */
+	lapic_write(0x320, GUEST_IRQ_VECTOR); /* LVT timer: one-shot */
+	*vmcb32(L1_VMCB, VMCB_INTERCEPT_MISC1) |= INTERCEPT_INTR;
+	l2s.arg[0] = 20000000000ull;          /* seconds of TSC: the bound */
+	l2s.arg[1] = 0;
+	seen = 0;
+	l1_run_with_irq = true;
+	lapic_write(0x380, 200000);           /* initial count: go */
+	r = l1_run(l2_spin, intr_exit, why, len);
+	l1_run_with_irq = false;
+	*vmcb32(L1_VMCB, VMCB_INTERCEPT_MISC1) &= ~INTERCEPT_INTR;
+	lapic_write(0x380, 0);
+	if (r)
+		return -1;
+	if (!seen || !l2s.out[0]) {
+		snprintf(why, len, "L1's timer interrupt during L2 gave no INTR exit (L2 %s)",
+			 l2s.out[0] ? "was stopped" : "ran out its bound");
 		return -1;
 	}
-	l2s.arg[0] = l2;
-	for (unsigned i = 0; i < 6 && !r; i++) {
-		bool use_b = i & 1;
-		u64 want = *(u64 *)(uintptr_t)(use_b ? b : a);
-
-		*ctl(VMCB_NCR3) = use_b ? root_b : root_a;
-		*vmcb32(L1_VMCB, VMCB_ASID) = use_b ? L2_ASID_ALT : L2_ASID;
-		r = l1_run(l2_read, NULL, why, len);
-		if (!r && l2s.out[0] != want) {
-			snprintf(why, len, "run %u on NPT %c (ASID %u): L2 read 0x%llx, want 0x%llx", i,
-				 use_b ? 'B' : 'A', use_b ? L2_ASID_ALT : L2_ASID,
-				 (unsigned long long)l2s.out[0], (unsigned long long)want);
-			r = -1;
-		}
+	if (guest_irq_count != irqs + 1) {
+		snprintf(why, len, "after the INTR exit L1 took %llu timer interrupts, want 1 (still pending?)",
+			 (unsigned long long)(guest_irq_count - irqs));
+		return -1;
 	}
-	*ctl(VMCB_NCR3) = root_a;
-	*vmcb32(L1_VMCB, VMCB_ASID) = L2_ASID;
-	*vmcb8(L1_VMCB, VMCB_TLB_CONTROL) = TLB_CONTROL_FLUSH_ALL;
-	return r;
+	return 0;
 }

@@ -17,6 +17,7 @@ struct l1_caps l1_caps;
 bool l1_on_keel;
 bool l1_svm_ready, l1_l2_ready;
 struct l2_regs l1_l2_regs;
+bool l1_run_with_irq;
 
 void l1_caps_probe(void)
 {
@@ -221,7 +222,7 @@ void l1_enter(struct l2_exit *e)
 	u64 v = L1_VMCB;
 
 	*vmcb32(v, VMCB_CLEAN) = 0;
-	l1_vmrun(v, &l1_l2_regs);
+	l1_vmrun(v, &l1_l2_regs, l1_run_with_irq);
 	*vmcb8(v, VMCB_TLB_CONTROL) = TLB_CONTROL_NONE;
 	e->code = *vmcb64(v, VMCB_EXITCODE);
 	e->info1 = *vmcb64(v, VMCB_EXITINFO1);

@@ -131,6 +131,19 @@ static u64 l2_rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
+void l2_spin(void)
+{
+	u64 t0 = l2_rdtsc();
+
+	l2s.out[0] = 0;
+	while (l2_rdtsc() - t0 < l2s.arg[0]) {
+		if (l2s.arg[1]) {
+			l2s.out[0] = 1;
+			return;
+		}
+	}
+}
+
 void l2_cpuid_loop(void)
 {
 	u64 n = l2s.arg[0], t0 = l2_rdtsc();

@@ -45,7 +45,8 @@ void l2_wrmsr(void);      /* WRMSR arg[0] = arg[1] */
 void l2_vmrun(void);      /* VMRUN rax = arg[0] */
 void l2_write_list(void); /* *list[i] = arg[1] + i for i < arg[0] */
 void l2_cpuid_loop(void);
-void l2_sti(void);        /* STI, a few NOPs, CLI: room for a (virtual) interrupt */ /* arg[0] CPUIDs of leaf arg[1]; out[0] = TSC cycles */
+void l2_sti(void);
+void l2_spin(void);       /* until arg[1] != 0 or arg[0] TSC cycles passed; out[0] = 1 if stopped */        /* STI, a few NOPs, CLI: room for a (virtual) interrupt */ /* arg[0] CPUIDs of leaf arg[1]; out[0] = TSC cycles */
 
 /* The value the RAM test expects at 'addr' in round 'seed'. */
 static inline u64 l2_pattern(u64 addr, u64 seed)

@@ -15,6 +15,24 @@
 __noreturn void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top);
 __noreturn void guest_ap_main(u64 id);
 
+extern const u8 bare_ud_entry[];
+extern u64 bare_ud_next;
+
+/* The reference run: vector 6 through bare_trap.asm first. */
+static void bare_ud_install(void)
+{
+	struct __packed { u16 limit; u64 base; } idtr;
+	u32 *gate;
+	u64 h = (u64)(uintptr_t)bare_ud_entry;
+
+	asm volatile("sidt %0" : "=m"(idtr));
+	gate = (u32 *)(uintptr_t)(idtr.base + 6 * 16);
+	bare_ud_next = (gate[0] & 0xffff) | ((u64)(gate[1] >> 16) << 16) | ((u64)gate[2] << 32);
+	gate[0] = (gate[0] & 0xffff0000u) | (u16)h;
+	gate[1] = (gate[1] & 0xffffu) | ((u32)(h >> 16) << 16);
+	gate[2] = (u32)(h >> 32);
+}
+
 /* guest/entry.asm's entry for other vCPUs: this guest starts none. */
 void guest_ap_main(u64 id)
 {
@@ -34,6 +52,8 @@ static const struct guest_test checks[] = {
 	{ "npt-accessed-dirty", check_npt_accessed_dirty },
 	{ "npt-remap-flush", check_npt_remap_flush },
 	{ "npt-remap-asid", check_npt_remap_asid },
+	{ "npt-remap-flush-asid", check_npt_remap_flush_asid },
+	{ "invlpga", check_invlpga },
 	{ "npf-not-present", check_npf_not_present },
 	{ "npf-write-protect", check_npf_write_protect },
 	{ "npf-fetch-nx", check_npf_fetch_nx },
@@ -49,6 +69,8 @@ static const struct guest_test checks[] = {
 	{ "event-inject-exitintinfo", check_event_inject_exitintinfo },
 	{ "virq", check_virq },
 	{ "npt-two-roots", check_npt_two_roots },
+	{ "npt-l1-mmio", check_npt_l1_mmio },
+	{ "intr-exit", check_intr_exit },
 	{ "vmcb-invalid-asid0", check_vmcb_invalid_asid0 },
 	{ "vmcb-invalid-efer-svme", check_vmcb_invalid_efer_svme },
 	{ "vmcb-invalid-cr0-nw", check_vmcb_invalid_cr0_nw },
@@ -73,6 +95,8 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 	guest_detect_vendor();
 	guest_cpuid(KEEL_CPUID_SIGNATURE_LEAF, sig);
 	l1_on_keel = sig[1] == KEEL_CPUID_SIG_EBX;
+	if (!l1_on_keel)
+		bare_ud_install();
 	guest_printf("nested: L1 test hypervisor, %llu MiB of RAM, %zu checks, %s\n",
 		     (unsigned long long)(mem_size >> 20), ARRAY_SIZE(checks),
 		     l1_on_keel ? "under Keel" : "reference run without Keel");

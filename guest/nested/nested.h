@@ -107,7 +107,7 @@ static inline u64 l1_rdtsc(void)
 struct l2_regs {
 	u64 rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
-void l1_vmrun(u64 vmcb, struct l2_regs *regs);
+void l1_vmrun(u64 vmcb, struct l2_regs *regs, u64 irq);
 extern const u8 l2_trampoline[];      /* L2 entry: call rsi, then VMMCALL L2_DONE */
 extern const u8 l2_trampoline_done[]; /* that VMMCALL */
 
@@ -133,6 +133,7 @@ extern bool l1_on_keel;
 extern bool l1_svm_ready;   /* EFER.SVME set, HSAVE set */
 extern bool l1_l2_ready;    /* VMCB, NPT and L2 memory built */
 extern struct l2_regs l1_l2_regs;
+extern bool l1_run_with_irq; /* VMRUN with RFLAGS.IF = 1 (see vmrun.asm) */
 
 struct l2_exit {
 	u64 code, info1, info2, intinfo, rip, nrip;

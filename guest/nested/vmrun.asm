@@ -25,7 +25,10 @@ section .text
 %define R_R14 96
 %define R_R15 104
 
-; void l1_vmrun(u64 vmcb, struct l2_regs *regs)
+; void l1_vmrun(u64 vmcb, struct l2_regs *regs, u64 irq)
+; irq != 0: VMRUN with RFLAGS.IF = 1 (GIF still 0 until VMRUN sets it), so a
+; physical interrupt arriving in L2 exits with VMEXIT_INTR when intercepted
+; (V_INTR_MASKING: L1's IF gates them); IF is cleared again after #VMEXIT.
 global l1_vmrun
 l1_vmrun:
 	push rbx
@@ -35,6 +38,7 @@ l1_vmrun:
 	push r14
 	push r15
 	push rsi			; regs, found again after #VMEXIT
+	push rdx			; irq
 	mov rax, rdi
 	mov rbx, [rsi + R_RBX]
 	mov rcx, [rsi + R_RCX]
@@ -51,10 +55,15 @@ l1_vmrun:
 	mov r15, [rsi + R_R15]
 	mov rsi, [rsi + R_RSI]
 	clgi
+	cmp qword [rsp], 0
+	je .run
+	sti
+.run:
 	vmrun
+	cli
 	; L1 again: rax = vmcb, rsp as before VMRUN, the rest is L2's.
 	push rsi
-	mov rsi, [rsp + 8]
+	mov rsi, [rsp + 16]
 	mov [rsi + R_RBX], rbx
 	mov [rsi + R_RCX], rcx
 	mov [rsi + R_RDX], rdx
@@ -71,6 +80,7 @@ l1_vmrun:
 	pop rax
 	mov [rsi + R_RSI], rax
 	stgi
+	add rsp, 8			; irq
 	pop rsi
 	pop r15
 	pop r14
