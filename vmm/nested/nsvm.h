@@ -136,5 +136,6 @@ struct nsvm_vcpu *nsvm_get(struct vcpu *v); /* created on first use; NULL: no me
  * resuming at next_rip after the #VMEXIT: false when it is not L1 RAM. */
 bool nsvm_vmrun(struct vcpu *v, gpa_t vmcb12, u64 next_rip);
 u8 nsvm_phys_bits(void); /* L1's MAXPHYADDR */
+void nsvm_kick(void *vcpu); /* make the vCPU leave L2 (an IPI to its CPU) */
 void nsvm_vmexit(struct vcpu *v, u64 code, u64 info1, u64 info2, u64 exit_int_info,
 		 u64 nrip);

@@ -80,6 +80,8 @@ static int run_l2(struct vcpu *v, struct nsvm_vcpu *n, hpa_t l1_root, bool l1_fl
 	svm_regs_to_vmcb(v02, &v->regs);
 	v02->ctl.vintr = vintr; /* L2's V_TPR, not L1's CR8 */
 	v->vm->ops->nested->run_l2(v, v02, root, flush);
+	if (n->np)
+		nmmu_vcpu_exit_guest(n->nv); /* before anything that may wait */
 	svm_vmcb_to_regs(&v->regs, v02);
 	v->regs.cr8 = l1_cr8;
 	v02->ctl.event_inj = reinjection(v02->ctl.exit_int_info);
@@ -291,12 +293,22 @@ bool vmm_nested_events(struct vcpu *v, bool irq_pending, bool nmi_pending)
 	return false;
 }
 
+/* An exception Keel raises for L2 (an instruction it emulated for L2
+ * faulted): #VMEXIT(exception) when L1 intercepts the vector, as the CPU
+ * would check, else delivered to L2 through the VMCB02. */
 bool vmm_nested_inject(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
+	struct nsvm_vcpu *n = v->nested;
 	u64 ev = vector | SVM_EVENTINJ_TYPE_EXCEPTION | SVM_EVENTINJ_VALID;
 
 	if (!vmm_nested_in_l2(v))
 		return false;
+	if (vector < 32 && (n->c12.exceptions & (1u << vector))) {
+		n->stats.reflected++;
+		nsvm_vmexit(v, SVM_EXIT_EXCP_BASE + vector, has_error ? error : 0,
+			    vector == X86_VEC_PF ? v->regs.cr2 : 0, n->vmcb02->ctl.event_inj, 0);
+		return true;
+	}
 	if (has_error && (v->regs.cr0 & X86_CR0_PE))
 		ev |= SVM_EVENTINJ_EV | ((u64)error << 32);
 	v->nested->vmcb02->ctl.event_inj = ev;

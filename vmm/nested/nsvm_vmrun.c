@@ -13,6 +13,7 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
 #include "rt/log.h"
 #include "vmm/nested/nested.h"
 #include "vmm/nested/nsvm.h"
@@ -92,6 +93,11 @@ static void restore_l1(struct vcpu *v, struct nsvm_vcpu *n)
 	v->regs.cr2 = l2.cr2;
 	v->regs.dr7 = 0x400;
 	v->regs.sti_shadow = v->regs.movss_shadow = false;
+}
+
+void nsvm_kick(void *arg)
+{
+	pcpu_kick(((struct vcpu *)arg)->cpu);
 }
 
 static void put_seg(struct vmcb_seg *d, const struct vmcb_seg *s)
@@ -192,8 +198,11 @@ static bool nested_paging_ready(struct vcpu *v, struct nsvm_vcpu *n)
 {
 	if (!v->vm->nmmu)
 		return false;
-	if (!n->nv)
+	if (!n->nv) {
 		n->nv = nmmu_vcpu_create(v->vm->nmmu, v->id);
+		if (n->nv) /* drops on other CPUs wait for this vCPU's L2 */
+			nmmu_vcpu_set_kick(n->nv, nsvm_kick, v);
+	}
 	n->mode = (struct nmmu_npt_mode){
 		.lma = true,
 		.maxphyaddr = nsvm_phys_bits(),
