@@ -7,7 +7,7 @@ NESTED_SRCS := guest/entry.asm guest/lib.c guest/traps.c lib/string.c lib/printf
 	guest/nested/main.c guest/nested/l1.c guest/nested/npt.c guest/nested/l2.c \
 	guest/nested/vmrun.asm guest/nested/bare_trap.asm guest/nested/checks_svm.c guest/nested/checks_mem.c \
 	guest/nested/checks_dirty.c guest/nested/checks_exit.c guest/nested/checks_vmcb.c guest/nested/checks_event.c \
-	guest/nested/checks_tlb.c guest/nested/checks_mmio.c \
+	guest/nested/checks_tlb.c guest/nested/checks_mmio.c guest/nested/checks_smp.c \
 	guest/nested/bench.c
 NESTED_OBJS := $(patsubst %,$(BUILD)/guest/obj/%.o,$(basename $(NESTED_SRCS)))
 

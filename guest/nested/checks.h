@@ -51,5 +51,9 @@ NESTED_CHECK(check_vmcb_invalid_cr0_nw);
 NESTED_CHECK(check_vmcb_invalid_eventinj);
 NESTED_CHECK(check_vmcb_invalid_no_vmrun_intercept);
 
+/* checks_smp.c: two vCPUs, two L2s, one NPT, flushes by one of them. */
+NESTED_CHECK(check_smp_two_l2);
+__noreturn void nested_ap_main(u64 id);
+
 /* bench.c: the L2-vs-L1 exit round trip figure (printed, not a check). */
 void nested_bench(void);

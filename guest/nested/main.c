@@ -33,11 +33,10 @@ static void bare_ud_install(void)
 	gate[2] = (u32)(h >> 32);
 }
 
-/* guest/entry.asm's entry for other vCPUs: this guest starts none. */
+/* guest/entry.asm's entry for other vCPUs (checks_smp.c starts one). */
 void guest_ap_main(u64 id)
 {
-	for (;;)
-		guest_hypercall3(KEEL_HC_VCPU_EXIT, 0, 0, 0);
+	nested_ap_main(id);
 }
 
 static const struct guest_test checks[] = {
@@ -77,6 +76,7 @@ static const struct guest_test checks[] = {
 	{ "vmcb-invalid-eventinj", check_vmcb_invalid_eventinj },
 	{ "vmcb-invalid-no-vmrun-intercept", check_vmcb_invalid_no_vmrun_intercept },
 	{ "dirty-log-l2", check_dirty_log_l2 },
+	{ "smp-two-l2", check_smp_two_l2 },
 };
 
 void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)

@@ -38,7 +38,8 @@ loader = flat
 guest-mem = 2112M
 timeout = ${KEEL_NESTED_TIMEOUT:-200}
 CFG
-boot nested --cfg="$cfg" --esp-file="$bin:keel/nested.bin"
+# Two CPUs: smp-two-l2 runs an L2 on each vCPU at once.
+boot nested --smp=2 --cfg="$cfg" --esp-file="$bin:keel/nested.bin"
 echo "# $(grep -E '^keel: done ' "$boot_log" | tail -n 1)"
 last_step=$(sed -nE 's/^guest: nested: check (.*)$/\1/p' "$boot_log" | tail -n 1)
 
