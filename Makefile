@@ -8,6 +8,7 @@
 #   make test-asan  hosted tests under AddressSanitizer + UBSan
 #   make bench      hosted MMU benchmarks (prints a table), then the in-Keel
 #                   fault rate with 1 and 2 vCPUs under QEMU (scripts/bench-smp.sh)
+#                   and the nested L2/L1 exit-cost figure
 #   make soak SECONDS=600   long stress run
 #   make mutants    plant each known bug (tests/mutants/) in a scratch copy; the
 #                   fast suite must catch every one ("mutants: K of N caught")
@@ -131,6 +132,7 @@ bench: deps-test
 	@$(MAKE) --no-print-directory $(BENCH_BINS) keel
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@scripts/bench-smp.sh
+	@$(MAKE) --no-print-directory bench-nested
 
 # Planted bugs: each applied to a scratch copy, the plain hosted suite run
 # there (the copy reuses build/plain, so only the mutated file rebuilds).

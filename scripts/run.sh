@@ -7,6 +7,7 @@
 # Linux guest (scripts/guest-images.sh) to an interactive busybox shell on
 # the serial console: this terminal's input goes to the guest's COM1, and
 # `poweroff` in the shell ends the run. GUEST_MEM (MiB, default 512) sizes it.
+# GUEST=nested boots the L1 test hypervisor (guest/nested/, docs/nested-guest.md).
 #
 # Dispatches to scripts/run-qemu.sh (AMD SVM under QEMU) or
 # scripts/run-bochs.sh (Intel VMX under Bochs); every other option is passed
@@ -38,8 +39,15 @@ linux)
 	args+=("--cfg=$cfg" "--esp-file=$build/linux/vmlinuz:linux/vmlinuz"
 		"--esp-file=$build/linux/initrd.gz:linux/initrd.gz" --interactive --timeout=86400)
 	;;
+nested)
+	# The L1 test hypervisor (guest/nested/, docs/nested-guest.md).
+	[ -f "$build/guest/nested.bin" ] || { echo "run: $build/guest/nested.bin missing (make nested-guest)" >&2; exit 2; }
+	cfg=$build/guest/nested-run.cfg
+	printf '%s\n' 'guest = \keel\nested.bin' 'loader = flat' 'guest-mem = 2112M' 'timeout = 240' >"$cfg"
+	args+=("--cfg=$cfg" "--esp-file=$build/guest/nested.bin:keel/nested.bin")
+	;;
 *)
-	echo "run: unknown GUEST '$GUEST' (selftest or linux)" >&2
+	echo "run: unknown GUEST '$GUEST' (selftest, linux or nested)" >&2
 	exit 2
 	;;
 esac

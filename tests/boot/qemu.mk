@@ -4,3 +4,4 @@
 BOOT_TESTS += tests/boot/qemu-svm.sh tests/boot/qemu-memory.sh tests/boot/qemu-nosvm.sh \
 	tests/boot/qemu-faults.sh tests/boot/qemu-smp.sh tests/boot/qemu-spin.sh tests/boot/qemu-multiboot.sh \
 	tests/boot/qemu-linux.sh
+BOOT_TESTS += tests/boot/qemu-nested.sh
