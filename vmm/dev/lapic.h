@@ -106,6 +106,13 @@ bool lapic_match_dest(struct lapic *a, u32 dest, bool logical);
 void lapic_advance(struct lapic *a, u64 now);
 u64 lapic_next_event_ns(struct lapic *a);
 
+/* ipi.c: an ICR write of APIC 'from' (its lock not held) for the others of
+ * apics[0 .. n-1]: the shorthand, or the destination (physical ID, logical
+ * flat or cluster; x2APIC: 32-bit) matched against each APIC but the
+ * sender's, which lapic.c served itself. Fixed, lowest priority (the first
+ * match only), NMI, INIT (assert), SIPI; SMI and ExtINT are not delivered. */
+void lapic_route_ipi(struct lapic *apics, unsigned n, unsigned from, u64 icr);
+
 struct lapic_counters {
 	u64 ipis_self, ipis_other, mmio, inits, sipis;
 };

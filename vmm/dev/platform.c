@@ -6,7 +6,7 @@
  * messages to the local APICs, and dispatches port I/O, MMIO and MSRs.
  * Ports no device claims are open bus: reads give all ones, writes are
  * dropped, and both are counted (per port, for the summary's top list).
- * IPIs from one LAPIC go to the others here (plat_send_ipi).
+ * IPIs from one LAPIC go to the others through ipi.c.
  *
  * Locking (docs/platform.md, "Locking"): p->lock owns every shared device
  * and the counters; each LAPIC has its own lock (lapic.c), taken after
@@ -122,62 +122,11 @@ static void lenv_eoi(void *ctx, u8 vector)
 	dev_unlock(&p->lock);
 }
 
-/* One IPI message to one LAPIC (its lock taken inside). */
-static void ipi_to(struct lapic *a, u32 lo)
-{
-	switch (LVT_DELIVERY(lo)) {
-	case 0: /* fixed */
-	case 1: /* lowest priority: to the first match (plat_send_ipi) */
-		lapic_accept_irq(a, (u8)lo, lo & BIT(15));
-		break;
-	case 4:
-		lapic_accept_nmi(a);
-		break;
-	case 5: /* INIT, level assert (de-assert never gets here) */
-		lapic_accept_init(a);
-		break;
-	case 6:
-		lapic_accept_sipi(a, (u8)lo);
-		break;
-	default:
-		break; /* SMI, ExtINT, reserved: not delivered */
-	}
-}
-
-/*
- * An ICR write of vCPU 'from' (its LAPIC's lock not held) for the other
- * LAPICs: the shorthand, or the destination (physical ID, logical flat or
- * cluster; x2APIC: 32-bit) matched against each LAPIC but the sender's,
- * which lapic.c served itself. Lowest priority goes to the first match.
- */
-static void plat_send_ipi(struct plat *p, unsigned from, u64 icr)
-{
-	u32 lo = (u32)icr, hi = (u32)(icr >> 32);
-	bool x2 = lapic_x2apic_mode(&p->lapic[from]);
-	u32 dest = x2 ? hi : hi >> 24;
-	bool logical = lo & BIT(11);
-	unsigned shorthand = (lo >> 18) & 3;
-
-	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++) {
-		struct lapic *a = &p->lapic[i];
-
-		if (i == from || (shorthand == 1))
-			continue;
-		if (shorthand == 0 && !lapic_match_dest(a, dest, logical))
-			continue;
-		if (shorthand != 0 && !lapic_hw_enabled(a))
-			continue;
-		ipi_to(a, lo);
-		if (LVT_DELIVERY(lo) == 1)
-			break;
-	}
-}
-
 static void lenv_send_ipi(void *ctx, unsigned from, u64 icr)
 {
 	struct plat *p = ctx;
 
-	plat_send_ipi(p, from, icr);
+	lapic_route_ipi(p->lapic, p->cfg.nr_vcpus, from, icr);
 	if (p->cfg.send_ipi)
 		p->cfg.send_ipi(p->cfg.ctx, from, icr);
 }
