@@ -99,7 +99,7 @@ static void ap_thread(void *arg)
 			vm_stop(vm, "vcpu %u: its start state is refused on cpu %u", v->id, v->cpu);
 			break;
 		}
-		v->started = true;
+		__atomic_store_n(&v->started, true, __ATOMIC_RELEASE);
 		vm_run_loop(vm, v);
 		vm->ops->vcpu_free(v);
 		if (!v->init)
@@ -153,7 +153,8 @@ static u64 hc_vcpu_start(struct vcpu *caller)
 	v = __atomic_load_n(&vm->vcpus[id], __ATOMIC_ACQUIRE);
 	if (!v)
 		return (u64)-ENODEV; /* its CPU could not take it (vmm_start_aps) */
-	if (__atomic_load_n(&v->start_req, __ATOMIC_ACQUIRE) || v->started)
+	if (__atomic_load_n(&v->start_req, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&v->started, __ATOMIC_ACQUIRE))
 		return (u64)-EEXIST;
 	r = &v->start_regs;
 	*r = caller->regs;

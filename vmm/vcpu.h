@@ -122,7 +122,7 @@ struct vcpu {
 	bool leave;    /* it asked to stop (KEEL_HC_VCPU_EXIT): its run loop ends */
 	/* Start-up (vmm/smp.c). vCPU 0 starts at the guest's entry; the others
 	 * wait for a SIPI (or KEEL_HC_VCPU_START) on their CPU, not entered. */
-	bool started;  /* it has entered the guest (read after the VM ended) */
+	bool started;  /* atomic: it was started (vCPU 0 reads it for KEEL_HC_VCPU_START) */
 	bool init;     /* an INIT arrived while it ran: its run loop ends, it waits again */
 	u32 start_req; /* atomic: KEEL_HC_VCPU_START asked it to start at start_regs */
 	struct vcpu_regs start_regs; /* written before start_req is set */
