@@ -10,7 +10,8 @@
  * Module i must hold "keel-module-<i>" and its string must end in " m<i>".
  * With cpus >= 2 it also starts CPU 1 as an OS does: INIT, then SIPI to a
  * real-mode trampoline below 1 MiB, and checks that the AP runs and reads
- * its own APIC ID (LAPIC ID register, CPUID leaf 1).
+ * its own APIC ID (LAPIC ID register, CPUID leaf 1); then once more (INIT
+ * resets the halted AP, SIPI starts it again).
  */
 #include <keel/types.h>
 #include "vmm/dev/layout.h"
@@ -398,6 +399,18 @@ static bool wait_ap(u32 ms)
 	return true;
 }
 
+static void init_sipi(void)
+{
+	__atomic_store_n(&ap_alive, 0, __ATOMIC_RELEASE);
+	ap_apic_id = ap_cpuid_id = ~0u;
+	*apic(APIC_ICR_HI) = 1u << 24; /* APIC ID 1 */
+	*apic(APIC_ICR_LO) = ICR_INIT_ASSERT;
+	*apic(APIC_ICR_HI) = 1u << 24;
+	*apic(APIC_ICR_LO) = ICR_STARTUP | (AP_TRAMP_PAGE >> 12);
+}
+
+/* INIT/SIPI twice: the second INIT resets the AP, which has halted with
+ * interrupts off after its first run, and the SIPI starts it again. */
 static const char *check_ap_start(void)
 {
 	u32 len = (u32)(mb_ap_tramp_end - mb_ap_tramp);
@@ -407,16 +420,16 @@ static const char *check_ap_start(void)
 		dst[i] = (u8)mb_ap_tramp[i];
 	*(u32 *)(dst + (mb_ap_gdt_desc - mb_ap_tramp) + 2) =
 		AP_TRAMP_PAGE + (u32)(mb_ap_gdt - mb_ap_tramp);
-	*apic(APIC_ICR_HI) = 1u << 24; /* APIC ID 1 */
-	*apic(APIC_ICR_LO) = ICR_INIT_ASSERT;
-	*apic(APIC_ICR_HI) = 1u << 24;
-	*apic(APIC_ICR_LO) = ICR_STARTUP | (AP_TRAMP_PAGE >> 12);
-	if (!wait_ap(2000))
-		return "the AP did not run within 2 s of INIT/SIPI";
-	if (ap_apic_id != 1)
-		return "the AP's LAPIC ID register is not 1";
-	if (ap_cpuid_id != 1)
-		return "the AP's CPUID leaf 1 APIC ID is not 1";
+	for (unsigned round = 0; round < 2; round++) {
+		init_sipi();
+		if (!wait_ap(2000))
+			return round ? "the AP did not run again after a second INIT/SIPI"
+				     : "the AP did not run within 2 s of INIT/SIPI";
+		if (ap_apic_id != 1)
+			return "the AP's LAPIC ID register is not 1";
+		if (ap_cpuid_id != 1)
+			return "the AP's CPUID leaf 1 APIC ID is not 1";
+	}
 	return NULL;
 }
 

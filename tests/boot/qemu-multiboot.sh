@@ -36,6 +36,8 @@ done
 check "the kernel reports no failure" log_has '^guest: mbtest: 0 of 6 failed'
 check "vCPU 1 was started by the kernel's SIPI (vector 0x08)" \
 	log_has '^keel: vm mbtest: vcpu 1: SIPI vector 0x8: starting at 0800:0000'
+check "a second INIT reset the running vCPU 1, which waited for the next SIPI" \
+	log_has '^keel: vm mbtest: vcpu 1: INIT: waiting for a SIPI'
 check "summary line says result=pass exit_code=0" \
 	log_has '^keel: done guest=mbtest result=pass .*exit_code=0'
 check "run-qemu exits 1, as QEMU's isa-debug-exit does for 0" test "$boot_status" -eq 1
