@@ -9,7 +9,9 @@
  *  - INIT then SIPI to one vCPU, seen in that order with the SIPI vector;
  *  - NMI and fixed IPIs with the all-excluding-self / all-including-self
  *    shorthands, and logical cluster destinations;
- *  - the kick callback names the target vCPU of every delivery.
+ *  - the kick callback names the target vCPU of every delivery;
+ *  - time split by vCPU: each advances (and sleeps until) its own LAPIC
+ *    timer, vCPU 0 the shared devices too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -308,6 +310,27 @@ static void test_logical_cluster(void **state)
 		    (lapic_pending_vector(plat_lapic(p, 1)) == 0x90));
 }
 
+static void test_time_per_vcpu(void **state)
+{
+	u64 expiry;
+
+	SCENARIO("vCPU 1's LAPIC timer: its own deadline, fired by its own advance only");
+	mmio(1, 0xf0, 0x1ff);
+	mmio(1, 0x3e0, 0xb);      /* divide by 1: 1 GHz */
+	mmio(1, 0x320, 0x000000a0); /* one-shot, vector 0xa0 */
+	mmio(1, 0x380, 5000);     /* 5 us */
+	expiry = fake_now + 5000;
+	assert_int_equal(plat_next_event_vcpu_ns(p, 1), expiry);
+	assert_true(plat_next_event_vcpu_ns(p, 0) != expiry);
+	assert_int_equal(plat_next_event_ns(p), expiry);
+	fake_now = expiry;
+	plat_advance_vcpu(p, 0); /* vCPU 0's advance leaves vCPU 1's timer alone */
+	assert_int_equal(lapic_pending_vector(plat_lapic(p, 1)), -1);
+	plat_advance_vcpu(p, 1);
+	assert_int_equal(lapic_pending_vector(plat_lapic(p, 1)), 0xa0);
+	assert_int_equal(plat_next_event_vcpu_ns(p, 1), PLAT_NO_EVENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_sipi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shorthands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logical_cluster, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_per_vcpu, setup, teardown),
 	};
 
 	dev_test_watchdog(120);
