@@ -10,8 +10,9 @@
  * Module i must hold "keel-module-<i>" and its string must end in " m<i>".
  * With cpus >= 2 it also starts CPU 1 as an OS does: INIT, then SIPI to a
  * real-mode trampoline below 1 MiB, and checks that the AP runs and reads
- * its own APIC ID (LAPIC ID register, CPUID leaf 1); then once more (INIT
- * resets the halted AP, SIPI starts it again).
+ * its own APIC ID (LAPIC ID register, CPUID leaf 1); then once more with
+ * its own APIC in x2APIC mode (the ICR MSR): INIT resets the halted AP,
+ * SIPI starts it again.
  */
 #include <keel/types.h>
 #include "vmm/dev/layout.h"
@@ -29,6 +30,9 @@
 #define ICR_INIT_ASSERT 0x4500u /* INIT, level assert, physical, no shorthand */
 #define ICR_STARTUP 0x4600u     /* SIPI: | vector */
 #define AP_TRAMP_PAGE 0x8000u   /* free RAM below 1 MiB: SIPI vector 0x08 */
+#define MSR_APIC_BASE 0x1bu
+#define APIC_BASE_EXTD BIT(10)  /* x2APIC mode */
+#define MSR_X2APIC_ICR 0x830u
 #define PM_TIMER_PORT 0x608
 #define PM_TIMER_HZ 3579545u
 #define TIMER_VECTOR 64
@@ -399,18 +403,40 @@ static bool wait_ap(u32 ms)
 	return true;
 }
 
-static void init_sipi(void)
+static u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static void wrmsr(u32 msr, u64 v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
+/* INIT then SIPI to APIC ID 1: through the xAPIC page, or (x2) the x2APIC
+ * ICR MSR, one 64-bit write each with the destination in bits 63:32. */
+static void init_sipi(bool x2)
 {
 	__atomic_store_n(&ap_alive, 0, __ATOMIC_RELEASE);
 	ap_apic_id = ap_cpuid_id = ~0u;
+	if (x2) {
+		wrmsr(MSR_X2APIC_ICR, (1ull << 32) | ICR_INIT_ASSERT);
+		wrmsr(MSR_X2APIC_ICR, (1ull << 32) | ICR_STARTUP | (AP_TRAMP_PAGE >> 12));
+		return;
+	}
 	*apic(APIC_ICR_HI) = 1u << 24; /* APIC ID 1 */
 	*apic(APIC_ICR_LO) = ICR_INIT_ASSERT;
 	*apic(APIC_ICR_HI) = 1u << 24;
 	*apic(APIC_ICR_LO) = ICR_STARTUP | (AP_TRAMP_PAGE >> 12);
 }
 
-/* INIT/SIPI twice: the second INIT resets the AP, which has halted with
- * interrupts off after its first run, and the SIPI starts it again. */
+/* INIT/SIPI twice: first through the xAPIC page; then, with this CPU's
+ * APIC switched to x2APIC mode, through the ICR MSR: the second INIT resets
+ * the AP, which has halted with interrupts off after its first run, and
+ * the SIPI starts it again. */
 static const char *check_ap_start(void)
 {
 	u32 len = (u32)(mb_ap_tramp_end - mb_ap_tramp);
@@ -421,7 +447,9 @@ static const char *check_ap_start(void)
 	*(u32 *)(dst + (mb_ap_gdt_desc - mb_ap_tramp) + 2) =
 		AP_TRAMP_PAGE + (u32)(mb_ap_gdt - mb_ap_tramp);
 	for (unsigned round = 0; round < 2; round++) {
-		init_sipi();
+		if (round == 1)
+			wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+		init_sipi(round == 1);
 		if (!wait_ap(2000))
 			return round ? "the AP did not run again after a second INIT/SIPI"
 				     : "the AP did not run within 2 s of INIT/SIPI";

@@ -4,7 +4,8 @@
 # modules and a command line; it checks its information block, the modules,
 # fw_cfg, the ACPI tables and LAPIC timer interrupts, starts its second CPU
 # by INIT/SIPI into a real-mode trampoline (QEMU -smp 2, so 2 vCPUs) and
-# sees it run with APIC ID 1, and ends through the exit port. A kernel
+# sees it run with APIC ID 1, then again with INIT/SIPI through the x2APIC
+# ICR MSR, and ends through the exit port. A kernel
 # that hangs is stopped by keel.cfg timeout (Keel's summary), and the whole
 # boot is bounded by run-qemu's timeout.
 . "$(dirname "$0")/qemu-lib.sh"
@@ -36,7 +37,7 @@ done
 check "the kernel reports no failure" log_has '^guest: mbtest: 0 of 6 failed'
 check "vCPU 1 was started by the kernel's SIPI (vector 0x08)" \
 	log_has '^keel: vm mbtest: vcpu 1: SIPI vector 0x8: starting at 0800:0000'
-check "a second INIT reset the running vCPU 1, which waited for the next SIPI" \
+check "a second INIT (x2APIC ICR) reset the running vCPU 1, which waited for the next SIPI" \
 	log_has '^keel: vm mbtest: vcpu 1: INIT: waiting for a SIPI'
 check "summary line says result=pass exit_code=0" \
 	log_has '^keel: done guest=mbtest result=pass .*exit_code=0'
