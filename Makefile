@@ -6,7 +6,8 @@
 #   make test       install what is missing, build, run every test; ends "N passed, N failed"
 #   make test-tsan  hosted tests under ThreadSanitizer
 #   make test-asan  hosted tests under AddressSanitizer + UBSan
-#   make bench      hosted MMU benchmarks (prints a table)
+#   make bench      hosted MMU benchmarks (prints a table), then the in-Keel
+#                   fault rate with 1 and 2 vCPUs under QEMU (scripts/bench-smp.sh)
 #   make soak SECONDS=600   long stress run
 #   make mutants    plant each known bug (tests/mutants/) in a scratch copy; the
 #                   fast suite must catch every one ("mutants: K of N caught")
@@ -127,8 +128,9 @@ test-tsan test-asan: test-%: deps-test
 	@scripts/run-tests.sh --build=$(BUILD) --flavours=$* --hosted="$(HOSTED_TESTS)" --boot=
 
 bench: deps-test
-	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@$(MAKE) --no-print-directory $(BENCH_BINS) keel
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@scripts/bench-smp.sh
 
 # Planted bugs: each applied to a scratch copy, the plain hosted suite run
 # there (the copy reuses build/plain, so only the mutated file rebuilds).

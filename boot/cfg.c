@@ -89,6 +89,20 @@ static int set_cpus(struct keel_cfg *cfg, const char *v, char *why, size_t len)
 	return 0;
 }
 
+/* debug-dead-cpu, debug-no-enable-cpu = N: firmware CPU index 1 .. 63 (0 is
+ * the boot CPU). */
+static int set_cpu_index(unsigned *out, const char *key, const char *v, char *why, size_t len)
+{
+	u64 n;
+
+	if (parse_size(v, &n) || n < 1 || n > 63) {
+		snprintf(why, len, "%s: \"%.40s\" is not a CPU index from 1 to 63", key, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
 static int set_log(struct keel_cfg *cfg, const char *v, char *why, size_t len)
 {
 	static const char *const names[] = { "error", "info", "debug" };
@@ -217,6 +231,11 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 		return set_cpus(cfg, l->value, why, len);
 	if (!strcmp(l->key, "debug-kick"))
 		return set_bool(&cfg->debug_kick, "debug-kick", l->value, why, len);
+	if (!strcmp(l->key, "debug-dead-cpu"))
+		return set_cpu_index(&cfg->debug_dead_cpu, "debug-dead-cpu", l->value, why, len);
+	if (!strcmp(l->key, "debug-no-enable-cpu"))
+		return set_cpu_index(&cfg->debug_no_enable_cpu, "debug-no-enable-cpu", l->value, why,
+				     len);
 	if (!strcmp(l->key, "loader"))
 		return set_loader(cfg, l->value, why, len);
 	if (!strcmp(l->key, "initrd"))
@@ -227,7 +246,7 @@ static int apply(struct keel_cfg *cfg, const struct cfg_line *l, char *why, size
 	if (!strcmp(l->key, "module"))
 		return add_module(cfg, l->value, why, len);
 	snprintf(why, len, "unknown key \"%.40s\" (known: guest, guest-mem, log, guest-fail, "
-		 "cpus, debug-panic, debug-kick, timeout, loader, initrd, cmdline, module)", l->key);
+		 "cpus, debug-*, timeout, loader, initrd, cmdline, module)", l->key);
 	return -EINVAL;
 }
 

@@ -16,6 +16,12 @@
  *   debug-kick = no | yes    (with several CPUs: CPU 1 keeps sending kick
  *                             IPIs to the CPU running the guest, to test
  *                             that a kick forces a VM exit and is acknowledged)
+ *   debug-dead-cpu = <N>    (the N-th CPU the firmware reports, N >= 1, is
+ *                             never sent its start-up IPIs: a CPU that does
+ *                             not start, to test that it is reported and
+ *                             left out)
+ *   debug-no-enable-cpu = <N>  (the N-th CPU starts but reports its SVM/VMX
+ *                             enable as failed: it must be left out too)
  *   loader     = auto | flat | linux | multiboot   (default auto: from the
  *                image's format, vmm/loader/loader.h)
  *   initrd     = <path on the ESP>   (Linux: the initial ramdisk)
@@ -52,6 +58,8 @@ struct keel_cfg {
 	bool debug_panic;
 	bool debug_kick;
 	unsigned cpus;                 /* 0: every started CPU */
+	unsigned debug_dead_cpu;       /* 0: none; else firmware CPU index */
+	unsigned debug_no_enable_cpu;  /* 0: none; else firmware CPU index */
 	enum loader_kind loader;       /* LOADER_AUTO unless loader = ... */
 	char initrd[CFG_PATH_MAX];     /* "" = none */
 	char cmdline[CFG_CMDLINE_MAX]; /* "" = none */

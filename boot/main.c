@@ -54,6 +54,7 @@ static void calibrate_tsc(const struct efi_ctx *efi)
 
 	efi->bs->Stall(TSC_CALIBRATE_US);
 	timer_set_tsc_hz((rdtsc() - t0) * (1000000 / TSC_CALIBRATE_US));
+	log_info("keel: TSC at %llu kHz\n", (unsigned long long)(timer_tsc_hz() / 1000));
 }
 
 static int load_cfg(struct boot_state *b)
@@ -173,6 +174,8 @@ static __noreturn void keel_run(struct boot_state *b)
 	if (paging_init(b->mem_top))
 		host_panic("no memory for the host page tables");
 	smp_init_boot_cpu();
+	b->smp.dead = b->cfg.debug_dead_cpu;
+	b->smp.no_enable = b->cfg.debug_no_enable_cpu;
 	log_info("keel: cpus started=%u\n", smp_start_cpus(b->ops, &b->smp));
 	if (b->cfg.debug_panic) {
 		log_info("keel: debug-panic = yes: raising #UD on purpose\n");

@@ -10,6 +10,22 @@ static unsigned long long ull(u64 v)
 	return (unsigned long long)v;
 }
 
+/* One line per vCPU that ran: where its exits went. */
+static void print_vcpus(const struct vm_result *res)
+{
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
+		const struct vcpu_stats *v = &res->per_vcpu[i];
+
+		if (!res->vcpu_ran[i])
+			continue;
+		log_info("keel: vcpu %u exits=%llu npf=%llu hlt=%llu idles=%llu io=%llu mmio=%llu "
+			 "hypercall=%llu irq=%llu preempt=%llu exception=%llu\n", i,
+			 ull(v->exits), ull(v->tdp_faults), ull(v->hlt), ull(v->idles), ull(v->io),
+			 ull(v->mmio), ull(v->hypercalls), ull(v->irqs), ull(v->preempts),
+			 ull(v->exceptions));
+	}
+}
+
 void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 			const struct vm_result *res)
 {
@@ -24,9 +40,13 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(m->faults_fixed), ull(m->faults_spurious), ull(m->retries_race),
 		 ull(m->retries_obsolete), ull(m->retries_slot), ull(m->splits), ull(m->zaps),
 		 ull(m->tables_in_use), ull(m->maps_4k), ull(m->maps_2m), ull(m->maps_1g));
-	log_info("keel: smp vcpus=%u remote_flushes=%llu kicks=%llu worst_wait_us=%llu\n",
+	log_info("keel: smp vcpus=%u remote_flushes=%llu kicks=%llu worst_wait_us=%llu "
+		 "mean_wait_us=%llu\n",
 		 res->vcpus, ull(res->flush.remote_flushes), ull(res->flush.kicks),
-		 ull(res->flush.worst_wait_ns / 1000));
+		 ull(res->flush.worst_wait_ns / 1000),
+		 ull(res->flush.remote_flushes
+			     ? res->flush.total_wait_ns / res->flush.remote_flushes / 1000 : 0));
+	print_vcpus(res);
 	log_info("keel: exits by reason: io=%llu mmio=%llu npf=%llu msr=%llu cpuid=%llu hlt=%llu "
 		 "hypercall=%llu irq=%llu preempt=%llu window=%llu exception=%llu\n",
 		 ull(res->vcpu.io), ull(res->vcpu.mmio), ull(res->vcpu.tdp_faults),
@@ -35,6 +55,13 @@ void boot_print_summary(const struct vendor_ops *ops, const struct vm_setup *s,
 		 ull(res->vcpu.windows), ull(res->vcpu.exceptions));
 	if (res->platform[0])
 		log_info("keel: platform: %s\n", res->platform);
+	log_info("keel: nested nested_exits=%llu reflected=%llu shadow_faults=%llu "
+		 "roots=hits:%llu,misses:%llu,recycled:%llu flushes=%llu vmruns=%llu invalid=%llu\n",
+		 ull(res->nested.nested_exits), ull(res->nested.reflected),
+		 ull(res->nested.mmu.shadow_faults), ull(res->nested.mmu.root_hits),
+		 ull(res->nested.mmu.root_misses), ull(res->nested.mmu.root_recycled),
+		 ull(res->nested.mmu.flush_all + res->nested.mmu.flush_asid + res->nested.mmu.invlpga),
+		 ull(res->nested.vmruns), ull(res->nested.vmexit_invalid));
 	log_info("keel: pool pages used=%llu peak=%llu of %llu\n", ull(p.pages_used),
 		 ull(p.pages_peak), ull(p.pages_total));
 	char code[24] = "";

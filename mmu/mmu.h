@@ -114,6 +114,7 @@ struct mmu_flush_stats {
 	u64 remote_flushes;     /* flushes that had to wait for a vCPU in the guest */
 	u64 kicks;              /* kicks sent */
 	u64 worst_wait_ns;      /* longest wait for kicked vCPUs */
+	u64 total_wait_ns;      /* all the waits: / remote_flushes is the mean */
 };
 void mmu_get_flush_stats(struct mmu *mmu, struct mmu_flush_stats *out);
 

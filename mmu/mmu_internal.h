@@ -103,6 +103,7 @@ struct mmu_counters {
 	u64 root_invalidations, yields, evictions;
 	u64 excl_acquisitions, excl_total_ns, excl_max_ns;
 	u64 remote_flushes, remote_kicks, remote_wait_max_ns; /* remote_flush.c */
+	u64 remote_wait_total_ns;      /* remote_flush.c: sum of the waits */
 };
 
 /* ---- the MMU ---- */

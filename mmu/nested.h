@@ -102,6 +102,12 @@ void nmmu_vcpu_destroy(struct nmmu_vcpu *nv);
  * (asid 0 or a mode Keel cannot shadow). */
 int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_npt_mode *mode,
 		  hpa_t *root, bool *flush);
+/* SMP (keel.efi): the vCPU's kick (as mmu_vcpu_set_kick). With one, every
+ * nmmu_root_get() puts the vCPU in guest mode for the shadow tables, until
+ * nmmu_vcpu_exit_guest() right after L2 exits: drops and the tables' grace
+ * period wait for (and kick) vCPUs running L2 on other CPUs. */
+void nmmu_vcpu_set_kick(struct nmmu_vcpu *nv, mmu_kick_fn kick, void *arg);
+void nmmu_vcpu_exit_guest(struct nmmu_vcpu *nv);
 /* #VMEXIT to L1 may drop the vCPU's hold on its root (the cache keeps it). */
 void nmmu_root_put(struct nmmu_vcpu *nv);
 

@@ -184,8 +184,8 @@ static bool root_get_fast(struct nmmu_vcpu *nv, const struct nmmu_key *key, hpa_
 	return true;
 }
 
-int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_npt_mode *mode,
-		  hpa_t *root, bool *flush)
+static int root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_npt_mode *mode,
+		    hpa_t *root, bool *flush)
 {
 	struct nmmu *n = nv->n;
 	struct nmmu_key key = { ncr3.v & spte_format_npt.addr_mask, asid, 0 };
@@ -229,6 +229,53 @@ int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_
 	}
 	nmmu_unlock(&nx);
 	return err;
+}
+
+/*
+ * A vCPU with a kick (nmmu_vcpu_set_kick: keel.efi, where L2 runs on other
+ * CPUs) enters L2 by the TDP MMU's guest-mode protocol on n->sm
+ * (vcpu_mode.c): after getting its root it announces ENTERING, then reads
+ * the flush generation; if a drop moved it meanwhile it steps outside and
+ * gets the root again (and a flush). A drop that bumps the generation after
+ * that sees it ENTERING or IN_GUEST, so the shadow tables' grace period and
+ * remote flush wait for it, and kick it, until nmmu_vcpu_exit_guest().
+ * Without a kick (one thread per vCPU that calls nothing between entries,
+ * the hosted tests) the vCPU stays outside, as mmu_vcpu_load_root's rule for
+ * kickless vCPUs.
+ */
+int nmmu_root_get(struct nmmu_vcpu *nv, gpa_t ncr3, u32 asid, const struct nmmu_npt_mode *mode,
+		  hpa_t *root, bool *flush)
+{
+	struct mmu_vcpu *smv = nv->smv;
+	bool owed = false;
+	int err;
+
+	if (!smv->kick)
+		return root_get(nv, ncr3, asid, mode, root, flush);
+	for (;;) {
+		err = root_get(nv, ncr3, asid, mode, root, flush);
+		if (err)
+			return err;
+		owed |= *flush;
+		atomic_set_sc(&smv->mode, (u32)VCPU_ENTERING_GUEST);
+		if (atomic_read_sc(&nv->n->sm->flush_gen) == atomic_read(&smv->flush_seen) &&
+		    !nv->pending_flush) {
+			atomic_set_sc(&smv->mode, (u32)VCPU_IN_GUEST);
+			*flush = owed;
+			return 0;
+		}
+		mmu_vcpu_exit_guest(smv);
+	}
+}
+
+void nmmu_vcpu_exit_guest(struct nmmu_vcpu *nv)
+{
+	mmu_vcpu_exit_guest(nv->smv);
+}
+
+void nmmu_vcpu_set_kick(struct nmmu_vcpu *nv, mmu_kick_fn kick, void *arg)
+{
+	mmu_vcpu_set_kick(nv->smv, kick, arg);
 }
 
 /* The vCPU left L2: it no longer holds up the shadow tables' grace period

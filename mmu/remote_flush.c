@@ -84,6 +84,7 @@ void remote_flush_sync(const struct mmu_excl *x)
 		waited = env_now_ns() - t0;
 		mmu_count(&mmu->c.remote_flushes);
 		atomic_add(&mmu->c.remote_kicks, kicked);
+		atomic_add(&mmu->c.remote_wait_total_ns, waited);
 		if (waited > atomic_read(&mmu->c.remote_wait_max_ns))
 			atomic_set(&mmu->c.remote_wait_max_ns, waited);
 	}
@@ -96,5 +97,6 @@ void mmu_get_flush_stats(struct mmu *mmu, struct mmu_flush_stats *out)
 		.remote_flushes = atomic_read(&mmu->c.remote_flushes),
 		.kicks = atomic_read(&mmu->c.remote_kicks),
 		.worst_wait_ns = atomic_read(&mmu->c.remote_wait_max_ns),
+		.total_wait_ns = atomic_read(&mmu->c.remote_wait_total_ns),
 	};
 }

@@ -7,7 +7,8 @@ build=(make gcc binutils gnu-efi nasm mtools dosfstools)
 # busybox-static and cpio build the Linux guest's initramfs (guest-images.sh);
 # gdisk (sgdisk) partitions make usb-image's disk.
 run=(qemu-system-x86 ovmf busybox-static cpio)
-test=(libcmocka-dev bochs bochsbios vgabios clang libclang-rt-dev gdisk)
+# acpica-tools (iasl) disassembles the ACPI tables Keel builds (vmm_acpi_test).
+test=(libcmocka-dev bochs bochsbios vgabios clang libclang-rt-dev gdisk acpica-tools)
 
 case "${1:-test}" in
 run)  want=("${build[@]}" "${run[@]}") ;;

@@ -40,6 +40,8 @@ void vmm_handle_cpuid(struct vcpu *v)
 	v->stats.cpuid++;
 	cpuid_model_init(&m, host_cpuid, NULL, p ? plat_nr_vcpus(p) : 1, fpu_guest_xcr0_mask(),
 			 timer_tsc_hz());
+	if (v->vm->ops->nested)
+		cpuid_model_set_svm(&m);
 	r = cpuid_model_query(&m, &view, (u32)v->regs.rax, (u32)v->regs.rcx);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;

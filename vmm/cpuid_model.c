@@ -129,6 +129,13 @@ void cpuid_model_init(struct cpuid_model *m, struct cpuid_out (*host)(void *ctx,
 	}
 }
 
+void cpuid_model_set_svm(struct cpuid_model *m)
+{
+	m->svm = true;
+	if (m->max_ext < 0x8000000au)
+		m->max_ext = 0x8000000au;
+}
+
 /* Bytes of the XSAVE area for the components in 'xcr0' (standard format). */
 static u32 xsave_size(const struct cpuid_model *m, u64 xcr0)
 {
@@ -266,6 +273,10 @@ static void adjust(const struct cpuid_model *m, const struct cpuid_vcpu_view *v,
 	case 0x80000000:
 		r->eax = m->max_ext;
 		break;
+	case 0x80000001:
+		if (m->svm)
+			r->ecx |= B(2); /* SVM, emulated by vmm/nested/ */
+		break;
 	case 0x80000008:
 		if (m->vendor == CPUID_VENDOR_AMD)
 			r->ecx = (order(m->nr_vcpus) << 12) | (m->nr_vcpus - 1);
@@ -322,6 +333,12 @@ struct cpuid_out cpuid_model_query(const struct cpuid_model *m, const struct cpu
 		r.eax = v->index;   /* extended APIC ID */
 		r.ebx = v->index;   /* compute unit ID; one thread per unit */
 		r.ecx = 0;          /* node 0, one node */
+		return r;
+	}
+	if (leaf == 0x8000000au) {
+		if (m->svm)
+			r = (struct cpuid_out){ KEEL_SVM_REVISION, KEEL_SVM_NASID, 0,
+						KEEL_SVM_FEATURES };
 		return r;
 	}
 	if (!passed(m, leaf))

@@ -24,7 +24,16 @@ struct cpuid_model {
 	u32 max_basic, max_ext;  /* the guest's, after clamping */
 	u64 xcr0_mask;           /* XCR0 bits offered: host's & the allowed set */
 	u64 tsc_hz;              /* the guest TSC's rate (leaf 0x15 on Intel), 0 = unknown */
+	bool svm;                /* nested SVM offered (set after init; vmm/nested/) */
 };
+
+/* Leaf 0x8000000a as Keel's nested SVM offers it (cpuid_model_set_svm). */
+#define KEEL_SVM_REVISION 1
+#define KEEL_SVM_NASID 64                  /* ASIDs 1..63 for L1's guests */
+#define KEEL_SVM_FEATURES 0x49u            /* NP (0), NRIPS (3), FlushByAsid (6) */
+
+/* Offer nested SVM: 0x80000001 ECX.SVM and leaf 0x8000000a. */
+void cpuid_model_set_svm(struct cpuid_model *m);
 
 /* XCR0 components a guest may ever use: x87, SSE, AVX. */
 #define CPUID_XCR0_ALLOWED 0x7ull

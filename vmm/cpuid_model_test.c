@@ -222,6 +222,29 @@ static void test_ranges(void **state)
 	assert_int_equal(q(1, 0, 0x80000002, 0, 1).eax, 0x11); /* brand string passed */
 }
 
+static void test_nested_svm(void **state)
+{
+	struct cpuid_model m;
+	struct cpuid_vcpu_view v = { .index = 0, .apic_enabled = true, .xcr0 = 1 };
+	struct cpuid_out r;
+
+	SCENARIO("nested SVM offered: 0x80000001 ECX.SVM and leaf 0x8000000a (rev 1, ASIDs, "
+		 "NP, NRIPS, flush by ASID); not offered: both hidden");
+	amd = true;
+	cpuid_model_init(&m, host, NULL, 1, ~0ull, 0);
+	assert_int_equal(cpuid_model_query(&m, &v, 0x80000001, 0).ecx & 4, 0);
+	assert_int_equal(cpuid_model_query(&m, &v, 0x8000000a, 0).eax, 0);
+	cpuid_model_set_svm(&m);
+	assert_true(cpuid_model_query(&m, &v, 0x80000000, 0).eax >= 0x8000000a);
+	assert_int_equal(cpuid_model_query(&m, &v, 0x80000001, 0).ecx & 4, 4);
+	assert_int_equal(cpuid_model_query(&m, &v, 0x80000001, 0).ecx & (1u << 12), 0); /* SKINIT */
+	r = cpuid_model_query(&m, &v, 0x8000000a, 0);
+	assert_int_equal(r.eax, 1);
+	assert_true(r.ebx >= 8);
+	assert_int_equal(r.edx, (1u << 0) | (1u << 3) | (1u << 6));
+	amd = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_xcr0_policy),
 		cmocka_unit_test(test_tsc_leaf),
 		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_nested_svm),
 	};
 
 	dev_test_watchdog(30);

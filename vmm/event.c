@@ -19,6 +19,7 @@
 #include "arch/x86/cpu.h"
 #include "rt/serial.h"
 #include "vmm/dev/platform.h"
+#include "vmm/nested/nested.h"
 #include "vmm/vmm.h"
 
 /* An interrupt is pending for this vCPU: the 8259 through LINT0 (ExtINT,
@@ -82,6 +83,8 @@ void vmm_events_before_entry(struct vcpu *v)
 	take_nmi(v);
 	if (v->lapic)
 		v->regs.cr8 = v->cr8_seen = lapic_get_cr8(v->lapic);
+	if (vmm_nested_events(v, irq_pending(v), v->nmi_pending))
+		return; /* L2 runs, or L1's GIF is clear (vmm/nested/) */
 	if (!ops->event_queued(v)) {
 		if (v->nmi_pending && !nmi_blocked(v) && !shadowed(v)) {
 			ops->inject_nmi(v);

@@ -9,7 +9,9 @@
 #include <keel/host.h>
 #include "mmu/mmu.h"
 #include "vmm/dev/platform.h"
+#include "arch/x86/cpu.h"
 #include "vmm/insn_decode.h"
+#include "vmm/nested/nested.h"
 #include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
@@ -154,9 +156,10 @@ static bool is_svm_insn(struct vcpu *v)
 
 /*
  * An intercepted guest exception (SVM: #GP). The CPU raises #GP for an SVM
- * instruction at CPL > 0 before its intercept: to the guest, which is not
- * offered SVM, that is #UD. Any other #GP goes back to the guest as it was
- * (one raised during event delivery never gets here: svm.c redelivers).
+ * instruction at CPL > 0 before its intercept: to a guest not offered SVM,
+ * or with EFER.SVME clear, that is #UD; with nested SVM enabled the #GP
+ * stands. Any other #GP goes back to the guest as it was (one raised
+ * during event delivery never gets here: svm.c redelivers).
  */
 static void handle_exception(struct vcpu *v)
 {
@@ -166,7 +169,8 @@ static void handle_exception(struct vcpu *v)
 		stop_with_dump(v, "unexpected intercepted exception");
 		return;
 	}
-	if (!e->vectoring && is_svm_insn(v)) {
+	if (!e->vectoring && is_svm_insn(v) &&
+	    !(v->vm->ops->nested && (v->regs.efer & EFER_SVME))) {
 		vmm_inject_exception(v, X86_VEC_UD, false, 0);
 		return;
 	}
@@ -176,14 +180,21 @@ static void handle_exception(struct vcpu *v)
 void vmm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
 	v->stats.exceptions++;
+	if (vmm_nested_inject(v, vector, has_error, error))
+		return; /* into L2 (its VMCB02) */
 	v->vm->ops->inject_exception(v, vector, has_error, error);
 }
 
 /* VMRUN, VMLOAD, STGI, … (SVM) and VMXON, VMLAUNCH, VMREAD, INVEPT, …
- * (VMX) always exit; Keel offers no nested virtualization (CPUID hides it),
- * so they are undefined opcodes to the guest, from any ring. */
+ * (VMX) always exit. With nested SVM (SVM backend) vmm/nested/ emulates
+ * the SVM ones; otherwise (and always on VMX, whose CPUID hides VMX) they
+ * are undefined opcodes to the guest, from any ring. */
 static void handle_virt_insn(struct vcpu *v)
 {
+	if (v->vm->ops->nested) {
+		vmm_nested_svm_insn(v);
+		return;
+	}
 	vmm_inject_exception(v, X86_VEC_UD, false, 0);
 }
 
@@ -215,6 +226,15 @@ static bool plat_msr(struct vcpu *v, bool write)
 }
 
 void vmm_handle_exit(struct vcpu *v)
+{
+	if (vmm_nested_in_l2(v)) {
+		vmm_nested_l2_exit(v); /* reflected to L1, or vmm_dispatch_exit for L2 */
+		return;
+	}
+	vmm_dispatch_exit(v);
+}
+
+void vmm_dispatch_exit(struct vcpu *v)
 {
 	switch (v->exit.kind) {
 	case EXIT_CPUID:

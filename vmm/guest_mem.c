@@ -15,6 +15,7 @@
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
 #include "mmu/mmu.h"
+#include "vmm/nested/nested.h"
 #include "vmm/vcpu_state.h"
 #include "vmm/vmm.h"
 
@@ -72,11 +73,22 @@ struct walk_fmt {
 	bool large_at_2, large_at_3; /* PS honoured at level 2 (PD) / 3 (PDPT) */
 };
 
-static u64 read_pte(struct vm *vm, u64 gpa, unsigned bytes, bool *ok)
+/* Guest-physical memory of the vCPU's running level: L1's, or L2's through
+ * L1's nested page table (vmm/nested/). 'len' stays within one page. */
+static int level_copy(struct vcpu *v, u64 gpa, void *buf, size_t len, bool write)
+{
+	gpa_t l1;
+
+	if (vmm_nested_gpa(v, gpa, write, &l1))
+		return -EFAULT;
+	return write ? vmm_write_guest(v->vm, l1, buf, len) : vmm_read_guest(v->vm, l1, buf, len);
+}
+
+static u64 read_pte(struct vcpu *v, u64 gpa, unsigned bytes, bool *ok)
 {
 	u64 pte = 0;
 
-	*ok = !vmm_read_guest(vm, GPA(gpa), &pte, bytes); /* little-endian: u32 in the low half */
+	*ok = !level_copy(v, gpa, &pte, bytes, false); /* little-endian: u32 in the low half */
 	return *ok ? pte : 0;
 }
 
@@ -100,7 +112,7 @@ static int walk(struct vcpu *v, const struct walk_fmt *f, u64 table, u64 va, boo
 	for (unsigned level = f->levels; level >= 1; level--) {
 		unsigned shift = 12 + f->bits_per_level * (level - 1);
 		u64 idx = (va >> shift) & ((1ull << f->bits_per_level) - 1);
-		u64 pte = read_pte(v->vm, table + idx * f->entry_bytes, f->entry_bytes, &ok);
+		u64 pte = read_pte(v, table + idx * f->entry_bytes, f->entry_bytes, &ok);
 		bool large = (level == 2 && f->large_at_2) || (level == 3 && f->large_at_3);
 
 		if (!ok || !(pte & GPTE_P)) {
@@ -146,7 +158,7 @@ int vmm_translate(struct vcpu *v, u64 va, bool write, gpa_t *out, u32 *pf)
 	if (!(r->cr4 & X86_CR4_PAE))
 		return walk(v, &legacy, r->cr3 & 0xfffff000ull, va, write, out, pf);
 	/* PAE: four PDPTEs at CR3[31:5], then a 2-level walk of 8-byte entries. */
-	pdpte = read_pte(v->vm, (r->cr3 & 0xffffffe0ull) + (va >> 30) * 8, 8, &ok);
+	pdpte = read_pte(v, (r->cr3 & 0xffffffe0ull) + (va >> 30) * 8, 8, &ok);
 	if (!ok || !(pdpte & GPTE_P)) {
 		*pf = (write ? PF_W : 0) | (vcpu_cpl(r) == 3 ? PF_U : 0);
 		return -EFAULT;
@@ -184,7 +196,7 @@ int vmm_linear_copy(struct vcpu *v, u64 lin, void *buf, size_t n, bool write, u3
 			*fault_lin = lin;
 			return -EFAULT;
 		}
-		err = write ? vmm_write_guest(v->vm, gpa, b, chunk) : vmm_read_guest(v->vm, gpa, b, chunk);
+		err = level_copy(v, gpa.v, b, chunk, write);
 		if (err)
 			return -ENXIO;
 		b += chunk;
@@ -204,7 +216,7 @@ size_t vmm_fetch_insn(struct vcpu *v, u8 *buf, size_t len)
 		size_t chunk = MIN(len - got, PAGE_SIZE - (va & ~PAGE_MASK));
 		gpa_t gpa;
 
-		if (vmm_gva_to_gpa(v, GVA(va), &gpa) || vmm_read_guest(v->vm, gpa, buf + got, chunk))
+		if (vmm_gva_to_gpa(v, GVA(va), &gpa) || level_copy(v, gpa.v, buf + got, chunk, false))
 			break;
 		got += chunk;
 	}

@@ -46,6 +46,7 @@ static void env_of(struct vcpu *v, struct msr_env *e)
 		.phys_bits = h->phys_bits,
 		.host_tsc = rdtsc(),
 		.nx = h->nx,
+		.svm = v->vm->ops->nested != NULL,
 		.regs = &v->regs,
 	};
 }

@@ -16,6 +16,7 @@
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
 #define EFER_NXE BIT(11)
+#define EFER_SVME BIT(12)
 #define X86_CR0_PG BIT(31)
 #define MTRR_CAP_VALUE (MSR_MTRR_VAR | BIT(8) | BIT(10)) /* VCNT, FIX, WC; no SMRR */
 #define MTRR_DEF_E BIT(11)
@@ -290,18 +291,64 @@ static int rd_efer(struct msr_state *s, const struct msr_env *e, u32 msr, u64 *v
 }
 
 /* SCE, LME, NXE (with NX) are the guest's; LMA is the CPU's (kept); LME
- * cannot change while paging is on; everything else (SVME: no nesting,
- * LMSLE, FFXSR, TCE) is reserved here. */
+ * cannot change while paging is on; SVME only with nested SVM offered and
+ * VM_CR.SVMDIS clear; everything else (LMSLE, FFXSR, TCE) is reserved here. */
 static int wr_efer(struct msr_state *s, const struct msr_env *e, u32 msr, u64 val)
 {
 	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | (e->nx ? EFER_NXE : 0);
 	u64 old = e->regs->efer;
 
+	if (e->svm && !(s->vm_cr & VM_CR_SVMDIS))
+		ok |= EFER_SVME;
 	if (val & ~ok)
 		return -EINVAL;
 	if (((val ^ old) & EFER_LME) && (e->regs->cr0 & X86_CR0_PG))
 		return -EINVAL;
 	e->regs->efer = (val & ~EFER_LMA) | (old & EFER_LMA);
+	return 0;
+}
+
+/* VM_CR (APM vol. 2, 15.30.1). Without nested SVM: SVM disabled and
+ * locked (AMD CPUs only). With it: reads what was written, SVMDIS = 0 and
+ * LOCK = 0 at reset; DPD, R_INIT, DIS_A20M, LOCK and SVMDIS are writable
+ * until LOCK is set; SVMDIS cannot be set while EFER.SVME = 1. */
+#define VM_CR_WRITABLE GENMASK(4, 0)
+
+static int rd_vm_cr(struct msr_state *s, const struct msr_env *e, u32 msr, u64 *val)
+{
+	if (e->svm)
+		*val = s->vm_cr;
+	else if (e->vendor == CPUID_VENDOR_AMD)
+		*val = VM_CR_LOCK | VM_CR_SVMDIS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int wr_vm_cr(struct msr_state *s, const struct msr_env *e, u32 msr, u64 val)
+{
+	if (!e->svm || (s->vm_cr & VM_CR_LOCK) || (val & ~VM_CR_WRITABLE))
+		return -EINVAL;
+	if ((val & VM_CR_SVMDIS) && (e->regs->efer & EFER_SVME))
+		return -EINVAL;
+	s->vm_cr = val;
+	return 0;
+}
+
+/* VM_HSAVE_PA: a page-aligned physical address below MAXPHYADDR. */
+static int rd_hsave(struct msr_state *s, const struct msr_env *e, u32 msr, u64 *val)
+{
+	if (!e->svm)
+		return -EINVAL;
+	*val = s->hsave_pa;
+	return 0;
+}
+
+static int wr_hsave(struct msr_state *s, const struct msr_env *e, u32 msr, u64 val)
+{
+	if (!e->svm || (val & 0xfff) || (val & ~phys_mask(e)))
+		return -EINVAL;
+	s->hsave_pa = val;
 	return 0;
 }
 
@@ -334,8 +381,9 @@ static const struct msr_row rows[] = {
 	{ 0xc001001f, 0xc001001f, AMD, "NB_CFG", rd_zero, wr_drop, 0 },
 	{ 0xc0010055, 0xc0010055, AMD, "INT_PENDING_MSG (no C1E)", rd_zero, wr_drop, 0 },
 	{ 0xc0010112, 0xc0010113, AMD, "TSEG_BASE/TSEG_MASK", rd_zero, wr_drop, 0 },
-	{ 0xc0010114, 0xc0010114, AMD, "VM_CR (SVM disabled, locked)", rd_fixed, wr_gp,
-	  VM_CR_LOCK | VM_CR_SVMDIS },
+	{ 0xc0010114, 0xc0010114, ANY, "VM_CR (nested SVM; else SVM disabled, locked)",
+	  rd_vm_cr, wr_vm_cr, 0 },
+	{ 0xc0010117, 0xc0010117, ANY, "VM_HSAVE_PA (nested SVM)", rd_hsave, wr_hsave, 0 },
 	{ 0xc0010200, 0xc001020b, AMD, "PERF_CTL/PERF_CTR core 0-5 (no counters)", rd_zero, wr_drop, 0 },
 	{ 0xc0011029, 0xc0011029, AMD, "DE_CFG (LFENCE serializing)", rd_fixed, wr_drop,
 	  DE_CFG_LFENCE_SERIALIZE },

@@ -29,6 +29,8 @@ struct msr_state {
 	u64 tsc_aux;
 	u64 mcg_status;
 	u64 hwcr;
+	u64 vm_cr;            /* SVM VM_CR (nested SVM offered): DPD R_INIT DIS_A20M LOCK SVMDIS */
+	u64 hsave_pa;         /* SVM VM_HSAVE_PA (nested SVM offered) */
 	u64 gp_count;         /* accesses answered with #GP */
 	u32 gp_last;
 };
@@ -39,6 +41,7 @@ struct msr_env {
 	unsigned phys_bits;      /* guest MAXPHYADDR (reserved bits of MTRRs) */
 	u64 host_tsc;            /* the host TSC now (IA32_TSC reads) */
 	bool nx;                 /* CPUID shows NX: EFER.NXE writable */
+	bool svm;                /* nested SVM offered: EFER.SVME, VM_CR, VM_HSAVE_PA */
 	struct vcpu_regs *regs;  /* the VMCB/VMCS-backed MSRs */
 };
 

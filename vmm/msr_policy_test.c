@@ -192,6 +192,30 @@ static void test_intel_rows(void **state)
 	RD_GP(0xc0010015);
 }
 
+static void test_nested_svm(void **state)
+{
+	SCENARIO("nested SVM offered: EFER.SVME writable, VM_CR reads 0 and locks, "
+		 "VM_HSAVE_PA page-aligned below MAXPHYADDR; without it SVME is reserved");
+	WR_GP(0xc0000080, 1ull << 12);    /* no nested SVM: SVME reserved */
+	RD_GP(0xc0010117);
+	env.svm = true;
+	assert_int_equal(rd(0xc0010114), 0);
+	WR_OK(0xc0000080, 1ull << 12);
+	assert_int_equal(rd(0xc0000080), 1ull << 12);
+	WR_GP(0xc0010114, 1ull << 4);     /* SVMDIS while EFER.SVME = 1 */
+	WR_OK(0xc0010117, 0x12345000);
+	assert_int_equal(rd(0xc0010117), 0x12345000);
+	WR_GP(0xc0010117, 0x12345008);    /* not page-aligned */
+	WR_GP(0xc0010117, 1ull << 40);    /* beyond MAXPHYADDR (40) */
+	WR_OK(0xc0000080, 0);
+	WR_OK(0xc0010114, (1ull << 4) | (1ull << 3)); /* SVMDIS, LOCK */
+	WR_GP(0xc0000080, 1ull << 12);    /* SVM disabled now */
+	WR_GP(0xc0010114, 0);             /* locked */
+	WR_GP(0xc0010114 + 0, 1ull << 5);
+	env.vendor = CPUID_VENDOR_INTEL;  /* the SVM backend on a non-AMD vendor string */
+	assert_int_equal(rd(0xc0010114), 0x18);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +228,7 @@ int main(void)
 		cmocka_unit_test_setup(test_misc, setup),
 		cmocka_unit_test_setup(test_amd_rows, setup),
 		cmocka_unit_test_setup(test_intel_rows, setup),
+		cmocka_unit_test_setup(test_nested_svm, setup),
 	};
 
 	dev_test_watchdog(30);

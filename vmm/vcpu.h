@@ -12,6 +12,7 @@
 struct vm;
 struct mmu_vcpu;
 struct lapic;
+struct nsvm_vcpu;
 
 /* A segment register as the CPU caches it. 'attr' is the descriptor's
  * attribute bits packed the SVM way (VMCB): bits 0-3 type, 4 S, 5-6 DPL,
@@ -118,6 +119,7 @@ struct vcpu {
 	bool fpu_ready;       /* guest FPU state put in its reset state */
 	u64 xcr0_loaded;      /* XCR0 in the CPU */
 	void *hw; /* vendor state: VMCB page(s) or VMCS region */
+	struct nsvm_vcpu *nested; /* nested SVM state (vmm/nested/), NULL until used */
 	unsigned cpu;  /* the host CPU it runs on (vmm/smp.c pins one per CPU) */
 	bool leave;    /* it asked to stop (KEEL_HC_VCPU_EXIT): its run loop ends */
 	/* Start-up (vmm/smp.c). vCPU 0 starts at the guest's entry; the others

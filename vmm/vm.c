@@ -85,6 +85,7 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 		host_free(vm);
 		return NULL;
 	}
+	vmm_nested_vm_init(vm);
 	return vm;
 }
 
@@ -134,6 +135,7 @@ static int vcpu_create(struct vm *vm, struct vcpu *v, const struct vcpu_regs *in
 /* On the CPU that ran it. */
 void vmm_vcpu_teardown(struct vcpu *v)
 {
+	vmm_nested_vcpu_free(v);
 	v->vm->ops->vcpu_free(v);
 	mmu_vcpu_destroy(v->mmu);
 }
@@ -254,7 +256,7 @@ void vm_run_loop(struct vm *vm, struct vcpu *v)
 		}
 		now = host_time_ns();
 		vm->ops->set_preemption(v, MAX(vm_deadline(vm, v, now), now + 1) - now);
-		if (vm->ops->vcpu_run(v, root, flush)) {
+		if (vmm_enter_guest(v, root, flush)) { /* L1, or its L2 (vmm/nested/) */
 			mmu_vcpu_exit_guest(v->mmu);
 			vm->ops->dump(v);
 			vm_stop(vm, "guest entry failed");
@@ -287,6 +289,8 @@ static void vm_collect(const struct vm *vm, struct vm_result *res)
 			continue;
 		res->vcpus++;
 		add_stats(&res->vcpu, &vm->vcpus[i]->stats);
+		res->per_vcpu[i] = vm->vcpus[i]->stats;
+		res->vcpu_ran[i] = true;
 	}
 	res->exits = res->vcpu.exits;
 	res->npf = res->vcpu.tdp_faults;
@@ -305,6 +309,7 @@ static void vm_collect(const struct vm *vm, struct vm_result *res)
 	memcpy(res->stop_reason, vm->stop_reason, sizeof(res->stop_reason));
 	mmu_get_stats(vm->mmu, &res->mmu);
 	mmu_get_flush_stats(vm->mmu, &res->flush);
+	vmm_nested_collect(vm, &res->nested);
 }
 
 static void log_time(const struct vm *vm, const struct vm_result *res, u64 ns)
@@ -369,6 +374,7 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 		vm->vcpus[0] = NULL;
 		vmm_free_other_vcpus(vm);
 	}
+	vmm_nested_vm_free(vm);
 	mmu_destroy(vm->mmu);
 	if (vm->plat)
 		plat_destroy(vm->plat);

@@ -11,6 +11,7 @@
 #include "arch/x86/vendor.h"
 #include "mmu/mmu.h"
 #include "vmm/loader/loader.h"
+#include "vmm/nested/nested.h"
 #include "vmm/vcpu.h"
 
 struct mmu;
@@ -95,6 +96,7 @@ struct vm {
 	struct vm_ram_region ram[VM_MAX_RAM_REGIONS]; /* one memslot each */
 	unsigned nr_ram;
 	u64 *dirty[VM_MAX_RAM_REGIONS];   /* last harvest, per slot */
+	struct nmmu *nmmu; /* nested MMU for L1's L2 guests (vmm/nested/), or NULL */
 };
 
 struct vm_result {
@@ -105,10 +107,13 @@ struct vm_result {
 	struct mmu_stats mmu; /* taken just before the VM is torn down */
 	struct mmu_flush_stats flush;
 	struct vcpu_stats vcpu; /* exits by reason (boot/summary.c prints them) */
+	struct vcpu_stats per_vcpu[VM_MAX_VCPUS]; /* the same for each vCPU that ran */
+	bool vcpu_ran[VM_MAX_VCPUS];
 	char platform[192];     /* plat_format_counters' line, "" without a platform */
 	char stop_reason[VM_STOP_REASON_MAX];
 	bool has_exit_code;     /* the guest ended the VM through the debug-exit port */
 	u32 exit_code;          /* with this value: the run's status is (v << 1) | 1 */
+	struct vm_nested_result nested; /* nested SVM figures (vmm/nested/) */
 };
 
 /* Create the VM and its vCPU, run the guest to its end, tear it down.

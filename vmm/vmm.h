@@ -21,6 +21,9 @@
 
 /* exit.c: handle v->exit; afterwards the VM runs on or is stopped. */
 void vmm_handle_exit(struct vcpu *v);
+/* The generic handlers for v->exit, at the vCPU's current level (L1, or L2
+ * for the exits vmm/nested/ gives Keel). */
+void vmm_dispatch_exit(struct vcpu *v);
 const char *vmm_exit_name(enum exit_kind k);
 
 /* event.c: interrupts, NMIs and virtual time between the run loop and the

@@ -17,6 +17,9 @@
  * against the TSC. False when the CPU has no local APIC (then there is no
  * preemption on SVM and idling spins). */
 bool host_timer_init(void);
+/* On each other CPU as it starts (smp.c): measure its own timer's rate, in
+ * ticks/ms (0: no local APIC; it then uses the boot CPU's). */
+u64 host_timer_cpu_init(void);
 bool host_timer_ready(void);
 /* Fire once, 'ns' from now (clamped to the timer's range); 0 disarms. */
 void host_timer_arm_ns(u64 ns);

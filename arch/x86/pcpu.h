@@ -23,7 +23,8 @@ struct pcpu {
 	/* mailbox (smp.c), atomics */
 	pcpu_fn fn;
 	void *arg;
-	u32 online;    /* running Keel code, parked or working */
+	u32 online;    /* 1: running Keel code, parked or working; 2 (smp.c): started
+	                  but its cpu_enable failed, left out */
 	u64 done;      /* work items finished */
 };
 

@@ -5,6 +5,7 @@
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
 #include "arch/x86/desc.h"
+#include "arch/x86/host_timer.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/vendor.h"
@@ -14,6 +15,7 @@
 #define AP_STACK_PAGES 4
 #define AP_IST_PAGES 2
 #define AP_START_TIMEOUT_MS 2000
+#define AP_ENABLE_FAILED 2u /* struct pcpu.online: started, but cpu_enable failed */
 #define EFER_LME BIT(8)
 #define EFER_NXE_BIT BIT(11)
 
@@ -39,6 +41,7 @@ extern const u8 ap_tramp_start[], ap_tramp_pm32[], ap_tramp_gdt[], ap_tramp_end[
 struct ap_start {
 	struct pcpu *cpu;
 	void *ist_top;
+	bool fail_enable; /* test (debug-no-enable-cpu): report cpu_enable as failed */
 };
 
 static const struct vendor_ops *smp_ops;
@@ -57,13 +60,21 @@ static void delay_us(u64 us)
 
 /* ---- the park loop ---- */
 
+/*
+ * An idle CPU halts until pcpu_run_on's kick (or a stop NMI) wakes it: it
+ * never spins. A spinning CPU costs a real CPU and, under QEMU's
+ * multi-threaded TCG with more vCPU threads than host cores, starves the
+ * CPUs doing the work (every PAUSE also ends QEMU's translation-block loop
+ * and takes its global lock). STI's shadow covers HLT, so a kick that came
+ * after the check below (pending while interrupts were off) wakes the HLT.
+ */
 static __noreturn void park(struct pcpu *c)
 {
 	for (;;) {
 		pcpu_fn fn = __atomic_load_n(&c->fn, __ATOMIC_ACQUIRE);
 
 		if (!fn) {
-			cpu_relax();
+			asm volatile("sti; hlt; cli" ::: "memory");
 			continue;
 		}
 		fn(__atomic_load_n(&c->arg, __ATOMIC_RELAXED));
@@ -82,10 +93,17 @@ static __noreturn void ap_entry(struct ap_start *s)
 	rt_cpu_local_init(c); /* after the GDT load, which clears GS base */
 	lapic_cpu_init();
 	c->apic_id = lapic_id();
-	r = smp_ops->cpu_enable(c);
-	if (r)
+	r = s->fail_enable ? -ENODEV : smp_ops->cpu_enable(c);
+	if (r) {
+		/* It cannot run a vCPU: the boot CPU leaves it out (start_one). */
 		host_log("keel: cpu %u (apic %u): %s enable failed (%d)\n", c->id, c->apic_id,
 			 smp_ops->name, r);
+		__atomic_store_n(&c->online, AP_ENABLE_FAILED, __ATOMIC_RELEASE);
+		rt_cpu_halt();
+	}
+	/* Its own timer rate: preemption (SVM) and idle sleeps on this CPU. */
+	host_log("keel: cpu %u: LAPIC timer at %llu ticks/ms\n", c->id,
+		 (unsigned long long)host_timer_cpu_init());
 	__atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
 	park(c);
 }
@@ -106,6 +124,7 @@ int pcpu_run_on(unsigned cpu, pcpu_fn fn, void *arg)
 	if (!__atomic_compare_exchange_n(&c->fn, &none, fn, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return -EBUSY;
+	lapic_send_fixed(c->apic_id, LAPIC_KICK_VECTOR); /* it may be halted in park() */
 	return 0;
 }
 
@@ -179,8 +198,10 @@ static bool wait_online(struct pcpu *c)
 	return false;
 }
 
-static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx)
+static int start_one(const struct smp_boot *b, unsigned fw_index, unsigned idx)
 {
+	u32 apic_id = b->apic_ids[fw_index];
+	bool dead = b->dead && fw_index == b->dead;
 	struct pcpu *c = pcpu_slot(idx);
 	u8 *stack = host_alloc_pages(AP_STACK_PAGES), *ist = host_alloc_pages(AP_IST_PAGES);
 
@@ -188,18 +209,20 @@ static int start_one(const struct smp_boot *b, u32 apic_id, unsigned idx)
 		return -ENOMEM;
 	memset(c, 0, sizeof(*c));
 	c->id = idx;
-	starts[idx] = (struct ap_start){ c, ist + AP_IST_PAGES * PAGE_SIZE };
+	starts[idx] = (struct ap_start){ c, ist + AP_IST_PAGES * PAGE_SIZE,
+					 b->no_enable && fw_index == b->no_enable };
 	tramp_fill((u8 *)(uintptr_t)b->tramp_page, &starts[idx], stack + AP_STACK_PAGES * PAGE_SIZE);
 	lapic_send_init(apic_id);
 	delay_us(10000);
-	lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
-	delay_us(200);
-	if (!__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+	if (!dead) /* debug-dead-cpu: it stays in INIT, as a CPU that never answers */
 		lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
-	if (wait_online(c))
+	delay_us(200);
+	if (!dead && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE))
+		lapic_send_sipi(apic_id, (u8)(b->tramp_page >> PAGE_SHIFT));
+	if (wait_online(c) && __atomic_load_n(&c->online, __ATOMIC_ACQUIRE) == 1)
 		return 0;
 	lapic_send_init(apic_id); /* hold it in INIT: it must not run on with this slot */
-	return -ETIMEDOUT;
+	return __atomic_load_n(&c->online, __ATOMIC_ACQUIRE) ? -EIO : -ETIMEDOUT;
 }
 
 /* Each started CPU runs one item from its mailbox: it must answer with its
@@ -245,7 +268,7 @@ unsigned smp_start_cpus(const struct vendor_ops *ops, const struct smp_boot *b)
 
 		if (b->apic_ids[i] == me)
 			continue;
-		r = start_one(b, b->apic_ids[i], n);
+		r = start_one(b, i, n);
 		if (r) {
 			host_log("keel: cpu with apic id %u did not start (%d); left out\n",
 				 b->apic_ids[i], r);

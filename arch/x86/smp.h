@@ -4,7 +4,8 @@
  * ExitBootServices the boot CPU sends each CPU the firmware reported
  * INIT-SIPI-SIPI; each gets its own GDT/TSS (desc.c), stacks, struct pcpu
  * and GS base, enables SVM/VMX (ops->cpu_enable), and parks on its mailbox.
- * A CPU that does not come up within a bound is reported and left out.
+ * A CPU that does not come up within a bound, or whose SVM/VMX enable
+ * fails, is reported and left out (held in INIT).
  */
 #pragma once
 
@@ -17,6 +18,8 @@ struct smp_boot {
 	u32 apic_ids[KEEL_MAX_CPUS]; /* CPUs the firmware reported, enabled ones */
 	unsigned ncpus;
 	u64 tramp_page;              /* a page below 1 MiB, 0 if none */
+	unsigned dead;               /* test: apic_ids[dead] gets no SIPI (0: none) */
+	unsigned no_enable;          /* test: apic_ids[no_enable] fails cpu_enable (0: none) */
 };
 
 /* The boot CPU, after desc_init and paging_init: its struct pcpu and GS base. */

@@ -31,6 +31,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	void *iopm, *msrpm;
 	struct svm_asid_vcpu asid;
+	struct svm_asid_vcpu asid_l2; /* Keel's ASID for this vCPU's L2 (nested SVM) */
 	bool gp_paused; /* #GP intercept off for one entry (svm_gp_in_delivery) */
 };
 
@@ -167,6 +168,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	memset(sv->msrpm, 0xff, SVM_MSRPM_BYTES);
 	init_control(&sv->vmcb->ctl, sv);
 	svm_asid_vcpu_init(&sv->asid);
+	svm_asid_vcpu_init(&sv->asid_l2);
 	svm_regs_to_vmcb(sv->vmcb, &v->regs);
 	return 0;
 }
@@ -239,6 +241,36 @@ static int svm_vcpu_run(struct vcpu *v, hpa_t root, bool flush)
 	}
 	return 0;
 }
+
+/*
+ * Nested SVM: run a VMCB02 that vmm/nested/ built. Keel adds what is its
+ * own: its all-ones permission maps (their union with L1's is themselves:
+ * every port and MSR of L2 exits to Keel, which reflects per L1's maps),
+ * the nested root and this vCPU's L2 ASID, one per vCPU whatever L1's
+ * ASIDs are (a different L1 ASID or nCR3 is a different shadow root, whose
+ * switch flushes). The raw exit stays in the VMCB02 and is decoded.
+ */
+static void svm_run_l2(struct vcpu *v, void *vmcb02, hpa_t ncr3, bool flush)
+{
+	struct svm_vcpu *sv = v->hw;
+	struct pcpu *cpu = pcpu_this();
+	struct svm_cpu *sc = cpu->vendor;
+	struct vmcb *vmcb = vmcb02;
+
+	vmcb->ctl.iopm_base_pa = pa(sv->iopm);
+	vmcb->ctl.msrpm_base_pa = pa(sv->msrpm);
+	vmcb->ctl.np_enable = SVM_NP_ENABLE;
+	vmcb->ctl.ncr3 = ncr3.v;
+	vmcb->ctl.clean = 0;
+	vmcb->ctl.asid = svm_asid_prepare(&sc->asids, &sv->asid_l2, (int)cpu->id, flush,
+					  &vmcb->ctl.tlb_control);
+	svm_vmrun(pa(vmcb), &v->regs, pa(sc->host_save));
+	svm_decode_exit(v, vmcb, svm_features & SVM_FEAT_NRIPS);
+}
+
+static const struct vendor_nested svm_nested = {
+	.run_l2 = svm_run_l2,
+};
 
 static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
@@ -325,6 +357,7 @@ const struct vendor_ops svm_ops = {
 	.tdp_name = "npt",
 	.tdp_format = &spte_format_npt,
 	.host_xsave = false, /* QEMU's TCG SVM resets with it: arch/x86/fpu.c */
+	.nested = &svm_nested,
 	.detect = svm_detect,
 	.check = svm_check,
 	.tdp_max_level = svm_tdp_max_level,

@@ -2,7 +2,8 @@
 /*
  * AMD SVM hardware definitions (AMD64 APM vol. 2, ch. 15 and appendix B):
  * the VMCB layout, intercept bits, exit codes. Private to the SVM backend
- * (arch/x86/svm.c, svm_exit.c, svm_run.asm).
+ * (arch/x86/svm.c, svm_exit.c, svm_run.asm) and to the nested SVM emulation
+ * (vmm/nested/), which reads and builds VMCBs for L1.
  */
 #pragma once
 

@@ -50,7 +50,7 @@ void svm_regs_to_vmcb(struct vmcb *vmcb, const struct vcpu_regs *r)
 	s->cr3 = r->cr3;
 	s->cr4 = r->cr4;
 	/* VMRUN requires EFER.SVME in the guest's EFER; the guest's view
-	 * (v->regs.efer, RDMSR) never shows it. */
+	 * (v->regs.efer, RDMSR) shows it only when it set it (nested SVM). */
 	s->efer = r->efer | EFER_SVME;
 	seg_in(&s->es, &r->es);
 	seg_in(&s->cs, &r->cs);
@@ -91,7 +91,9 @@ void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb)
 	r->cr2 = s->cr2;
 	r->cr3 = s->cr3;
 	r->cr4 = s->cr4;
-	r->efer = s->efer & ~EFER_SVME;
+	/* The VMCB's EFER always has SVME (VMRUN needs it); the guest's own
+	 * SVME (nested SVM, set by WRMSR only) is the one v->regs had. */
+	r->efer = (s->efer & ~EFER_SVME) | (r->efer & EFER_SVME);
 	seg_out(&r->es, &s->es);
 	seg_out(&r->cs, &s->cs);
 	seg_out(&r->ss, &s->ss);

@@ -12,12 +12,26 @@ struct vcpu;
 struct pcpu;
 struct spte_format;
 
+/* Nested SVM (vmm/nested/): what the SVM backend offers the emulation of
+ * VMRUN. Only the raw run: vmm/nested/ builds the VMCB02 and routes exits. */
+struct vendor_nested {
+	/* Enter L2 with the VMCB02 'vmcb02' (a page vmm/nested/ filled: save
+	 * area, merged intercepts, event injection) on the nested root 'ncr3'
+	 * with Keel's per-vCPU L2 ASID, flushed first when 'flush'. v->regs
+	 * holds the GPRs VMRUN does not switch, in and out. On return the raw
+	 * exit is in the VMCB02 and decoded into v->exit. */
+	void (*run_l2)(struct vcpu *v, void *vmcb02, hpa_t ncr3, bool flush);
+};
+
 struct vendor_ops {
 	const char *name;     /* "svm" or "vmx" */
 	const char *tdp_name; /* "npt" or "ept" */
 	const struct spte_format *tdp_format;
 	/* Keel may turn on CR4.OSXSAVE to give guests XSAVE (arch/x86/fpu.h). */
 	bool host_xsave;
+	/* Nested virtualization offered to guests (SVM: CPUID SVM, EFER.SVME,
+	 * VMRUN emulated by vmm/nested/), or NULL: hidden, its instructions #UD. */
+	const struct vendor_nested *nested;
 
 	/* CPUID says this CPU is of our vendor (AMD / Intel). */
 	bool (*detect)(void);

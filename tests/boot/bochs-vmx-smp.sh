@@ -27,6 +27,9 @@ scripts/run-bochs.sh --cpu=intel --smp=2 --efi="$efi" --cfg="$out/keel.cfg" --me
 	--out="$out" --timeout=900 --quiet >"$out/run.log" 2>&1
 status=$?
 sed 's/^/# /' "$out/run.log"
+# A run without a verdict (run-bochs's timeout): say where it stopped.
+((status == 0)) || echo "# bochs-vmx-smp: status $status; last line of the serial log:" \
+	"$(tail -n 1 "$out/serial.log" 2>/dev/null | cut -c1-200)"
 
 check "bochs-vmx-smp: the guest passes with 2 CPUs" test "$status" -eq 0
 check "bochs-vmx-smp: both CPUs started" log_has '^keel: cpus started=2'

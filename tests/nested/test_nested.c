@@ -4,7 +4,8 @@
  * reflected faults with their architectural EXITINFO1, the composition of
  * leaf sizes and permissions, the flush rule, the root cache, the TDP MMU's
  * reductions reaching shadow entries, dirty logging, allocation failure, the
- * root generation (seed 003) and slots in flux (seed 004).
+ * root generation (seed 003), slots in flux (seed 004), and the guest mode
+ * of kicked (SMP) nested vCPUs.
  */
 #include <pthread.h>
 #include "tests/nested/nested_test_util.h"
@@ -544,6 +545,49 @@ static void test_tlb_model(void **state)
 	mmu_slot_set_flags(t->f.mmu, 0, 0);
 }
 
+/* SMP (keel.efi): a nested vCPU with a kick is in guest mode on the shadow
+ * MMU from nmmu_root_get until nmmu_vcpu_exit_guest. A drop of the root it
+ * runs on (L1's flush on another vCPU) kicks it and waits until it has left;
+ * once outside it is not kicked, and its next entry flushes. */
+static struct nmmu_vcpu *kicked_nv;
+static unsigned kicks;
+
+static void kick_leaves_l2(void *arg)
+{
+	(void)arg;
+	kicks++;
+	nmmu_vcpu_exit_guest(kicked_nv); /* the IPI's exit from L2 */
+}
+
+static void test_kick_waits_for_l2(void **state)
+{
+	struct nt *t = *state;
+	struct nmmu_fault_out o;
+	hpa_t root;
+	bool flush;
+
+	fl1_map(&t->f, NCR3, 0x40000, 0x50000, 1, N_ALL);
+	kicked_nv = nmmu_vcpu_create(t->n, 1);
+	assert_non_null(kicked_nv);
+	nmmu_vcpu_set_kick(kicked_nv, kick_leaves_l2, NULL);
+	kicks = 0;
+	assert_int_equal(nfault(kicked_nv, NCR3, ASID, 0x40000, MMU_ACC_READ, &o), NMMU_FAULT_FIXED);
+	assert_int_equal(nmmu_root_get(kicked_nv, GPA(NCR3), ASID, &fl1_mode, &root, &flush), 0);
+	nmmu_flush_asid(t->n, ASID);                   /* "in L2": kicked, waited for */
+	assert_true(kicks >= 1);
+	assert_int_equal(nmmu_root_get(kicked_nv, GPA(NCR3), ASID, &fl1_mode, &root, &flush), 0);
+	assert_true(flush);
+	assert_int_equal(nfault(kicked_nv, NCR3, ASID, 0x40000, MMU_ACC_READ, &o), NMMU_FAULT_FIXED);
+	nmmu_vcpu_exit_guest(kicked_nv);               /* left L2 */
+	kicks = 0;
+	nmmu_flush_asid(t->n, ASID);
+	assert_int_equal(kicks, 0);                    /* outside: nothing to wait for */
+	assert_int_equal(nmmu_root_get(kicked_nv, GPA(NCR3), ASID, &fl1_mode, &root, &flush), 0);
+	assert_true(flush);
+	nmmu_vcpu_exit_guest(kicked_nv);
+	nmmu_vcpu_destroy(kicked_nv);
+}
+
 #define NT(fn) cmocka_unit_test_setup_teardown(fn, nt_setup, nt_teardown)
 
 int main(void)
@@ -565,6 +609,7 @@ int main(void)
 		NT(test_slot_in_flux_retries_outside),
 		NT(test_harvest_during_drop),
 		NT(test_tlb_model),
+		NT(test_kick_waits_for_l2),
 	};
 
 	return cmocka_run_group_tests_name("unit_nested", tests, NULL, NULL);
