@@ -101,6 +101,7 @@ static void ap_thread(void *arg)
 		}
 		__atomic_store_n(&v->started, true, __ATOMIC_RELEASE);
 		vm_run_loop(vm, v);
+		vmm_nested_vcpu_free(v); /* an INIT drops L1's nested state too */
 		vm->ops->vcpu_free(v);
 		if (!v->init)
 			break; /* the VM ended or the vCPU left */
