@@ -38,9 +38,11 @@ check "run-qemu exits 0" test "$boot_status" -eq 0
 # ---- 2 vCPUs ----
 # KNOWN ISSUE: the 2-vCPU boot has been seen to fail in about 1 run in 3
 # during the per-CPU memory load (a guest triple fault with its IDT unmapped
-# in the CR3 it runs on, or a guest page-table entry holding a host address
-# Keel's page walk refuses), with and without the nested-SVM merge, not yet
-# understood: it runs only when asked (KEEL_LINUX_SMP=1) until that is found.
+# in the CR3 it runs on, or the guest's own page walk at gpa 0x77b71000,
+# which is Keel's host PML4 (the pool's page after the 4 IST pages): a vCPU
+# ran with the host's CR3 as its guest CR3, as if host state had been
+# written over a VMCB's save area), with and without the nested-SVM merge,
+# not yet understood: it runs only when asked (KEEL_LINUX_SMP=1).
 if [ "${KEEL_LINUX_SMP:-0}" = 1 ]; then
 	cfg=$logdir/linux-smp2.cfg
 	printf '%s\n' 'guest = \linux\vmlinuz' 'initrd = \linux\initrd.gz' \
