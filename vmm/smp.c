@@ -66,9 +66,10 @@ static bool ap_wait_start(struct vm *vm, struct vcpu *v)
 	u8 vec;
 
 	while (vm_running(vm)) {
-		if (v->lapic)
-			(void)lapic_take_init(v->lapic); /* already waiting: nothing more */
-		if (v->lapic && lapic_take_sipi(v->lapic, &vec)) {
+		/* INIT while waiting changes nothing; INIT and SIPI are taken
+		 * together, so an INIT that came before the SIPI cannot reset
+		 * the vCPU again once it runs. */
+		if (v->lapic && lapic_take_start(v->lapic, &vec)) {
 			vcpu_state_real_sipi(&v->regs, vec);
 			host_log("keel: vm %s: vcpu %u: SIPI vector 0x%x: starting at %04x:0000\n",
 				 vm->name, v->id, vec, (unsigned)vec << 8);

@@ -864,6 +864,20 @@ bool lapic_take_sipi(struct lapic *a, u8 *vec)
 	return n;
 }
 
+bool lapic_take_start(struct lapic *a, u8 *vec)
+{
+	bool n;
+
+	lock(a);
+	a->init_pending = false; /* any SIPI pending now came after the last INIT */
+	n = a->sipi_pending;
+	a->sipi_pending = false;
+	if (n)
+		*vec = a->sipi_vector;
+	unlock(a);
+	return n;
+}
+
 void lapic_set_cr8(struct lapic *a, u64 cr8)
 {
 	lock(a);

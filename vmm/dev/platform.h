@@ -113,6 +113,9 @@ bool lapic_take_nmi(struct lapic *a);
  * the INIT). A SIPI matters only to a vCPU waiting for one. */
 bool lapic_take_init(struct lapic *a);
 bool lapic_take_sipi(struct lapic *a, u8 *vec);
+/* A vCPU waiting for a SIPI: INIT and SIPI taken together (an INIT clears
+ * an earlier SIPI, so a SIPI seen here follows every pending INIT). */
+bool lapic_take_start(struct lapic *a, u8 *vec);
 /* CR8 <-> TPR[7:4] (64-bit guests' MOV CR8). */
 void lapic_set_cr8(struct lapic *a, u64 cr8);
 u64 lapic_get_cr8(struct lapic *a);

@@ -217,7 +217,7 @@ static void *ap_wait(void *arg)
 
 	while (!lapic_take_init(a))
 		sched_yield();
-	while (!lapic_take_sipi(a, &vec))
+	while (!lapic_take_start(a, &vec))
 		sched_yield();
 	sipi_seen = vec;
 	__atomic_store_n(&init_then_sipi, 1, __ATOMIC_RELEASE);
@@ -257,6 +257,24 @@ static void test_init_sipi(void **state)
 		plat_format_counters(&c, line, sizeof(line));
 		assert_non_null(strstr(line, "init_sipi=1/1"));
 	}
+}
+
+static void test_init_sipi_order(void **state)
+{
+	struct lapic *a = plat_lapic(p, 1);
+	u8 vec = 0;
+
+	SCENARIO("a SIPI before an INIT is forgotten; INIT then SIPI start once, no INIT left");
+	apic_enable(0);
+	mmio(0, 0x310, 1u << 24);
+	mmio(0, 0x300, 0x00000611); /* SIPI 0x11 */
+	mmio(0, 0x300, 0x00004500); /* INIT: forgets it */
+	assert_false(lapic_take_start(a, &vec));
+	mmio(0, 0x300, 0x00004500);
+	mmio(0, 0x300, 0x00000622);
+	assert_true(lapic_take_start(a, &vec));
+	assert_int_equal(vec, 0x22);
+	assert_false(lapic_take_init(a)); /* taken with the SIPI: no reset once running */
 }
 
 static void test_shorthands(void **state)
@@ -336,6 +354,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ipi_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_sipi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_sipi_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shorthands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logical_cluster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_per_vcpu, setup, teardown),
