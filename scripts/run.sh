@@ -8,6 +8,8 @@
 # the serial console: this terminal's input goes to the guest's COM1, and
 # `poweroff` in the shell ends the run. GUEST_MEM (MiB, default 512) sizes it.
 # GUEST=nested boots the L1 test hypervisor (guest/nested/, docs/nested-guest.md).
+# With --smp=N (make run SMP=N) the guest gets N vCPUs: keel.cfg has no
+# `cpus =`, so there is one per started CPU, and Linux starts its APs itself.
 #
 # Dispatches to scripts/run-qemu.sh (AMD SVM under QEMU) or
 # scripts/run-bochs.sh (Intel VMX under Bochs); every other option is passed

@@ -125,7 +125,9 @@ bool vmm_events_wake(struct vcpu *v)
 
 bool vmm_events_can_wake(const struct vcpu *v)
 {
-	return (v->regs.rflags & X86_RFLAGS_IF) || v->nmi_pending;
+	/* An AP (vCPU > 0) halted with interrupts off can still be woken by
+	 * an NMI or INIT from another vCPU (Linux parks APs so at poweroff). */
+	return (v->regs.rflags & X86_RFLAGS_IF) || v->nmi_pending || v->id != 0;
 }
 
 /* Bytes typed on the host's serial line go to the guest's COM1 while its
@@ -145,15 +147,18 @@ static void serial_feed(struct vm *vm)
 	}
 }
 
-void vmm_time_advance(struct vm *vm)
+void vmm_time_advance(struct vcpu *v)
 {
+	struct vm *vm = v->vm;
+
 	if (!vm->plat)
 		return;
-	serial_feed(vm);
-	plat_advance(vm->plat);
+	if (v->id == 0)
+		serial_feed(vm);
+	plat_advance_vcpu(vm->plat, v->id);
 }
 
-u64 vmm_next_event_ns(const struct vm *vm)
+u64 vmm_next_event_ns(const struct vcpu *v)
 {
-	return vm->plat ? plat_next_event_ns(vm->plat) : U64_MAX;
+	return v->vm->plat ? plat_next_event_vcpu_ns(v->vm->plat, v->id) : U64_MAX;
 }

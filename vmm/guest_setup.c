@@ -144,10 +144,11 @@ int guest_setup(struct vm *vm, const struct vm_setup *s, struct vcpu_regs *regs)
 	memset(&ctx, 0, sizeof(ctx));
 	fill_inputs(&ctx, vm, s);
 	r = collect_ram(&ctx, s);
+	/* The MADT and fw_cfg list every vCPU the platform has a LAPIC for. */
 	if (!r)
-		r = put_firmware(vm, &ctx, 1);
+		r = put_firmware(vm, &ctx, vm->plat ? plat_nr_vcpus(vm->plat) : 1);
 	if (!r)
-		r = put_fw_cfg(vm, &ctx, 1);
+		r = put_fw_cfg(vm, &ctx, vm->plat ? plat_nr_vcpus(vm->plat) : 1);
 	if (r)
 		return r;
 	kind = s->loader == LOADER_AUTO ? loader_detect(s->image, s->image_size) : s->loader;

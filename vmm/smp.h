@@ -13,7 +13,13 @@ void vmm_free_other_vcpus(struct vm *vm);
 /* Make every vCPU on another CPU leave the guest (it sees the VM state). */
 void vmm_kick_all(struct vm *vm);
 
+/* At VM start, after vCPU 0 exists: vCPUs 1 .. max_vcpus-1 on their host
+ * CPUs, waiting for INIT/SIPI (or KEEL_HC_VCPU_START), not entered. A CPU
+ * that cannot take one is reported and that vCPU left out. */
+void vmm_start_aps(struct vm *vm);
+
 /* vm.c: one vCPU's life on the CPU that runs it. */
-int vmm_vcpu_setup(struct vm *vm, struct vcpu *v);
+int vmm_vcpu_prepare(struct vm *vm, struct vcpu *v); /* LAPIC, MMU view */
+int vmm_vcpu_setup(struct vm *vm, struct vcpu *v);   /* and the backend's state */
 void vm_run_loop(struct vm *vm, struct vcpu *v);
 void vmm_vcpu_teardown(struct vcpu *v);

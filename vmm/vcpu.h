@@ -122,4 +122,10 @@ struct vcpu {
 	struct nsvm_vcpu *nested; /* nested SVM state (vmm/nested/), NULL until used */
 	unsigned cpu;  /* the host CPU it runs on (vmm/smp.c pins one per CPU) */
 	bool leave;    /* it asked to stop (KEEL_HC_VCPU_EXIT): its run loop ends */
+	/* Start-up (vmm/smp.c). vCPU 0 starts at the guest's entry; the others
+	 * wait for a SIPI (or KEEL_HC_VCPU_START) on their CPU, not entered. */
+	bool started;  /* atomic: it was started (vCPU 0 reads it for KEEL_HC_VCPU_START) */
+	bool init;     /* an INIT arrived while it ran: its run loop ends, it waits again */
+	u32 start_req; /* atomic: KEEL_HC_VCPU_START asked it to start at start_regs */
+	struct vcpu_regs start_regs; /* written before start_req is set */
 };

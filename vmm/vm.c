@@ -72,6 +72,10 @@ static struct vm *vm_create(const struct vendor_ops *ops, const struct vm_setup 
 	vm->mem_size = s->mem_size;
 	vm->test_port_value = KEEL_TEST_PORT_RESET;
 	vm->timeout_s = s->timeout_s;
+	/* One vCPU per host CPU unless keel.cfg cpus says fewer; the platform
+	 * gets one LAPIC per vCPU. */
+	vm->max_vcpus = s->max_vcpus ? s->max_vcpus : host_cpu_count();
+	vm->max_vcpus = MIN(MIN(vm->max_vcpus, host_cpu_count()), VM_MAX_VCPUS);
 	vm->mmu = mmu_create(ops->tdp_format);
 	if (vm->mmu)
 		mmu_set_max_page_level(vm->mmu, ops->tdp_max_level());
@@ -91,22 +95,30 @@ static void vcpu_kick(void *arg)
 	pcpu_kick(((struct pcpu *)arg)->id);
 }
 
-/* On the CPU that will run it (v->cpu), with v->id and v->regs set: the
- * backend builds the VMCB/VMCS from v->regs. */
-int vmm_vcpu_setup(struct vm *vm, struct vcpu *v)
+/* On the CPU that will run it (v->cpu): its LAPIC and MMU view, not yet
+ * the backend's state. */
+int vmm_vcpu_prepare(struct vm *vm, struct vcpu *v)
 {
-	int r;
-
-	/* Only the vCPUs the platform was built for have a LAPIC (the
-	 * platform has one vCPU today); the others take no interrupts. */
 	v->lapic = vm->plat ? plat_lapic(vm->plat, v->id) : NULL;
 	v->mmu = mmu_vcpu_create(vm->mmu, v->id);
 	if (!v->mmu)
 		return -ENOMEM;
 	mmu_vcpu_set_kick(v->mmu, vcpu_kick, pcpu_get(v->cpu)); /* pinned: v->cpu */
+	return 0;
+}
+
+/* On the CPU that will run it (v->cpu), with v->id and v->regs set: the
+ * backend builds the VMCB/VMCS from v->regs. */
+int vmm_vcpu_setup(struct vm *vm, struct vcpu *v)
+{
+	int r = vmm_vcpu_prepare(vm, v);
+
+	if (r)
+		return r;
 	r = vm->ops->vcpu_init(v);
 	if (r)
 		mmu_vcpu_destroy(v->mmu);
+	v->started = !r;
 	return r;
 }
 
@@ -137,25 +149,23 @@ static u64 vm_deadline(const struct vm *vm, const struct vcpu *v, u64 now)
 {
 	u64 d = now + VM_SLICE_NS;
 
-	if (v->id == 0) /* the platform's vCPU (vm_tick) */
-		d = MIN(d, vmm_next_event_ns(vm));
+	d = MIN(d, vmm_next_event_ns(v)); /* its LAPIC; vCPU 0: the devices too */
 
 	if (vm->timeout_at)
 		d = MIN(d, vm->timeout_at);
 	return d;
 }
 
-/* Work due on every trip through the loop: virtual time, host serial input,
- * the keel.cfg timeout. The platform is not locked (vmm/dev/platform.h):
- * only vCPU 0, the one with a LAPIC, drives it. */
+/* Work due on every trip through the loop: virtual time (each vCPU its own
+ * LAPIC timer; vCPU 0 the shared devices, vmm/dev/platform.h), host serial
+ * input and the keel.cfg timeout (vCPU 0). */
 static void vm_tick(struct vm *vm, struct vcpu *v)
 {
 	u64 now = host_time_ns();
 
+	vmm_time_advance(v);
 	if (v->id != 0)
 		return;
-
-	vmm_time_advance(vm);
 	if (vm->timeout_at && now >= vm->timeout_at) {
 		host_log("keel: vm %s: timeout: still running after %llu s (rip 0x%llx); "
 			 "stopping it\n", vm->name, (unsigned long long)vm->timeout_s,
@@ -213,6 +223,18 @@ static bool vm_running(struct vm *vm)
 	return __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING;
 }
 
+/* INIT from another vCPU: an AP leaves its run loop and waits for a SIPI
+ * again (vmm/smp.c). The boot vCPU ignores INIT (Keel has no BIOS to run). */
+static bool vm_got_init(struct vcpu *v)
+{
+	if (!v->lapic || !lapic_take_init(v->lapic))
+		return false;
+	if (v->id == 0)
+		return false;
+	v->init = true;
+	return true;
+}
+
 /* Enter the guest until it ends, is stopped, or this vCPU leaves. */
 void vm_run_loop(struct vm *vm, struct vcpu *v)
 {
@@ -222,6 +244,8 @@ void vm_run_loop(struct vm *vm, struct vcpu *v)
 		u64 now;
 
 		vm_tick(vm, v);
+		if (vm_got_init(v))
+			break;
 		if (!vm_running(vm) || vm_idle(vm, v))
 			continue;
 		vmm_events_before_entry(v);
@@ -261,7 +285,7 @@ static void vm_collect(const struct vm *vm, struct vm_result *res)
 	memset(res, 0, sizeof(*res));
 	res->pass = vm->state == VM_DONE && vm->guest_pass;
 	for (unsigned i = 0; i < vm->max_vcpus; i++) {
-		if (!vm->vcpus[i])
+		if (!vm->vcpus[i] || !vm->vcpus[i]->started)
 			continue;
 		res->vcpus++;
 		add_stats(&res->vcpu, &vm->vcpus[i]->stats);
@@ -328,13 +352,13 @@ int vm_run_guest(const struct vendor_ops *ops, const struct vm_setup *s, struct 
 		ops->cpu_disable(cpu);
 		return -ENOMEM;
 	}
-	vm->max_vcpus = s->max_vcpus ? s->max_vcpus : host_cpu_count();
-	vm->max_vcpus = MIN(MIN(vm->max_vcpus, host_cpu_count()), VM_MAX_VCPUS);
 	r = guest_setup(vm, s, &initial);
 	if (!r)
 		r = vcpu_create(vm, &v, &initial);
 	if (!r)
 		vm->vcpus[0] = &v;
+	if (!r)
+		vmm_start_aps(vm); /* vCPUs 1.. wait for a SIPI on their CPUs */
 	if (!r) {
 		u64 t0 = host_time_ns();
 

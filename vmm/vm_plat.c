@@ -11,6 +11,7 @@
 #include <keel/host.h>
 #include <keel/string.h>
 #include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
 #include "rt/serial.h"
 #include "rt/timer.h"
 #include "vmm/dev/layout.h"
@@ -54,6 +55,22 @@ static void plat_console(void *ctx, const char *s, size_t n)
 		serial_putc(s[i]);
 }
 
+/* An interrupt, NMI, INIT or SIPI became pending for a vCPU: a vCPU on
+ * another CPU leaves the guest (or its idle sleep) to see it. The vCPU
+ * checks its LAPIC before every entry, so a kick that arrives before the
+ * entry makes the entry exit at once: none is lost. */
+static void plat_kick(void *ctx, unsigned id)
+{
+	struct vm *vm = ctx;
+	struct vcpu *v;
+
+	if (id >= VM_MAX_VCPUS)
+		return;
+	v = __atomic_load_n(&vm->vcpus[id], __ATOMIC_ACQUIRE);
+	if (v && v->cpu != host_cpu_id())
+		pcpu_kick(v->cpu);
+}
+
 static void plat_stop_request(void *ctx, enum plat_stop why, u32 code)
 {
 	struct vm *vm = ctx;
@@ -83,7 +100,7 @@ static void plat_stop_request(void *ctx, enum plat_stop why, u32 code)
 int vm_plat_create(struct vm *vm, const struct vm_setup *s)
 {
 	struct plat_config c = {
-		.nr_vcpus = 1,
+		.nr_vcpus = vm->max_vcpus ? vm->max_vcpus : 1,
 		.tsc_hz = timer_tsc_hz(),
 		.ram_below_4g = MIN(s->mem_size, PLAT_PCI_HOLE_BASE),
 		.ram_above_4g = s->mem_size > PLAT_PCI_HOLE_BASE ? s->mem_size - PLAT_PCI_HOLE_BASE
@@ -93,6 +110,7 @@ int vm_plat_create(struct vm *vm, const struct vm_setup *s)
 		.guest_tsc = plat_guest_tsc,
 		.console_write = plat_console,
 		.request_stop = plat_stop_request,
+		.kick_vcpu = plat_kick,
 		.ctx = vm,
 	};
 

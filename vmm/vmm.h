@@ -37,10 +37,12 @@ void vmm_events_after_exit(struct vcpu *v);
 bool vmm_events_wake(struct vcpu *v);
 /* Anything could still wake a halted vCPU (RFLAGS.IF = 1, or NMIs). */
 bool vmm_events_can_wake(const struct vcpu *v);
-/* Run device timers up to now and feed host serial input to the guest. */
-void vmm_time_advance(struct vm *vm);
-/* When the next device timer fires (host_time_ns() clock), U64_MAX = none. */
-u64 vmm_next_event_ns(const struct vm *vm);
+/* Run this vCPU's LAPIC timer up to now; vCPU 0 also the shared device
+ * timers, and feeds host serial input to the guest. */
+void vmm_time_advance(struct vcpu *v);
+/* When the next timer this vCPU drives fires (host_time_ns() clock),
+ * U64_MAX = none. */
+u64 vmm_next_event_ns(const struct vcpu *v);
 
 /* vm_plat.c: the VM's virtual platform and its callbacks. */
 int vm_plat_create(struct vm *vm, const struct vm_setup *s);

@@ -3,7 +3,9 @@
  * The Multiboot test kernel's entry (32-bit protected mode, paging off, as
  * the Multiboot v1 specification hands it over): the header, its own GDT,
  * a stack, then mb_main(eax, ebx). Interrupt stubs save the caller-saved registers and
- * call mb_interrupt(vector).
+ * call mb_interrupt(vector). The AP trampoline (copied below 1 MiB by
+ * mb_main, started there by INIT/SIPI): real mode -> 32-bit protected mode
+ * -> mb_ap_main on its own stack.
  */
 #define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x3 /* page-aligned modules, memory information */
@@ -59,6 +61,47 @@ mb_stub_exception:
 1:	hlt
 	jmp 1b
 
+	/*
+	 * The AP's start, copied to a page below 1 MiB (CS = that page >> 4,
+	 * IP = 0 after the SIPI). Position-independent in real mode: the GDT
+	 * descriptor is addressed relative to CS, and mb_main patches its base
+	 * to where the copy's GDT lies. The far jump's target is absolute.
+	 */
+	.code16
+	.globl mb_ap_tramp, mb_ap_tramp_end, mb_ap_gdt_desc, mb_ap_gdt
+mb_ap_tramp:
+	cli
+	mov %cs, %ax
+	mov %ax, %ds
+	lgdtl (mb_ap_gdt_desc - mb_ap_tramp)
+	mov %cr0, %eax
+	or $1, %eax
+	mov %eax, %cr0
+	ljmpl $0x08, $ap_entry32
+	.align 8
+mb_ap_gdt:
+	.quad 0
+	.quad 0x00cf9a000000ffff	/* 0x08: 32-bit code, flat */
+	.quad 0x00cf92000000ffff	/* 0x10: data, flat */
+mb_ap_gdt_desc:
+	.word 23
+	.long 0				/* patched: the copy's mb_ap_gdt */
+mb_ap_tramp_end:
+
+	.code32
+ap_entry32:
+	mov $0x10, %cx
+	mov %cx, %ds
+	mov %cx, %es
+	mov %cx, %fs
+	mov %cx, %gs
+	mov %cx, %ss
+	mov $ap_stack_top, %esp
+	call mb_ap_main
+1:	cli
+	hlt
+	jmp 1b
+
 	.section .rodata
 	.align 8
 gdt:
@@ -75,3 +118,5 @@ gdt_desc:
 	.align 16
 	.space 16384
 stack_top:
+	.space 4096
+ap_stack_top:

@@ -8,6 +8,11 @@
  *
  * Its command line says what to expect: "mem=<MiB> mods=<n> cpus=<n>".
  * Module i must hold "keel-module-<i>" and its string must end in " m<i>".
+ * With cpus >= 2 it also starts CPU 1 as an OS does: INIT, then SIPI to a
+ * real-mode trampoline below 1 MiB, and checks that the AP runs and reads
+ * its own APIC ID (LAPIC ID register, CPUID leaf 1); then once more with
+ * its own APIC in x2APIC mode (the ICR MSR): INIT resets the halted AP,
+ * SIPI starts it again.
  */
 #include <keel/types.h>
 #include "vmm/dev/layout.h"
@@ -20,6 +25,16 @@
 #define APIC_TIMER_INIT 0x380
 #define APIC_TIMER_DIV 0x3e0
 #define APIC_TIMER_PERIODIC BIT(17)
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_HI 0x310
+#define ICR_INIT_ASSERT 0x4500u /* INIT, level assert, physical, no shorthand */
+#define ICR_STARTUP 0x4600u     /* SIPI: | vector */
+#define AP_TRAMP_PAGE 0x8000u   /* free RAM below 1 MiB: SIPI vector 0x08 */
+#define MSR_APIC_BASE 0x1bu
+#define APIC_BASE_EXTD BIT(10)  /* x2APIC mode */
+#define MSR_X2APIC_ICR 0x830u
+#define PM_TIMER_PORT 0x608
+#define PM_TIMER_HZ 3579545u
 #define TIMER_VECTOR 64
 #define TIMER_TICKS_WANTED 3
 #define HLT_BOUND 100000
@@ -32,7 +47,9 @@
 void mb_main(u32 magic, u32 info_addr);
 void mb_interrupt(u32 vector);
 void mb_exception(u32 code);
+void mb_ap_main(void);
 extern char mb_stub_64[], mb_stub_255[], mb_stub_exception[];
+extern char mb_ap_tramp[], mb_ap_tramp_end[], mb_ap_gdt[], mb_ap_gdt_desc[];
 
 static unsigned failures, tests;
 static volatile unsigned timer_ticks;
@@ -353,6 +370,97 @@ static const char *check_apic_timer(void)
 	return timer_ticks >= TIMER_TICKS_WANTED ? NULL : "fewer than 3 timer interrupts";
 }
 
+/* ---- an AP started by INIT/SIPI ---- */
+static volatile u32 ap_alive, ap_apic_id, ap_cpuid_id;
+
+static u32 inl(u16 port)
+{
+	u32 v;
+
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* On the AP, in 32-bit protected mode (entry.S's trampoline). */
+void mb_ap_main(void)
+{
+	u32 a = 1, b, c = 0, d;
+
+	asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	ap_cpuid_id = b >> 24;
+	ap_apic_id = *apic(APIC_ID) >> 24;
+	__atomic_store_n(&ap_alive, 1, __ATOMIC_RELEASE);
+}
+
+/* Spin until the AP says it runs, at most 'ms' by the ACPI PM timer. */
+static bool wait_ap(u32 ms)
+{
+	u32 t0 = inl(PM_TIMER_PORT), bound = PM_TIMER_HZ / 1000 * ms;
+
+	while (!__atomic_load_n(&ap_alive, __ATOMIC_ACQUIRE))
+		if (((inl(PM_TIMER_PORT) - t0) & 0xffffff) > bound)
+			return false;
+	return true;
+}
+
+static u64 rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static void wrmsr(u32 msr, u64 v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
+/* INIT then SIPI to APIC ID 1: through the xAPIC page, or (x2) the x2APIC
+ * ICR MSR, one 64-bit write each with the destination in bits 63:32. */
+static void init_sipi(bool x2)
+{
+	__atomic_store_n(&ap_alive, 0, __ATOMIC_RELEASE);
+	ap_apic_id = ap_cpuid_id = ~0u;
+	if (x2) {
+		wrmsr(MSR_X2APIC_ICR, (1ull << 32) | ICR_INIT_ASSERT);
+		wrmsr(MSR_X2APIC_ICR, (1ull << 32) | ICR_STARTUP | (AP_TRAMP_PAGE >> 12));
+		return;
+	}
+	*apic(APIC_ICR_HI) = 1u << 24; /* APIC ID 1 */
+	*apic(APIC_ICR_LO) = ICR_INIT_ASSERT;
+	*apic(APIC_ICR_HI) = 1u << 24;
+	*apic(APIC_ICR_LO) = ICR_STARTUP | (AP_TRAMP_PAGE >> 12);
+}
+
+/* INIT/SIPI twice: first through the xAPIC page; then, with this CPU's
+ * APIC switched to x2APIC mode, through the ICR MSR: the second INIT resets
+ * the AP, which has halted with interrupts off after its first run, and
+ * the SIPI starts it again. */
+static const char *check_ap_start(void)
+{
+	u32 len = (u32)(mb_ap_tramp_end - mb_ap_tramp);
+	u8 *dst = (u8 *)AP_TRAMP_PAGE;
+
+	for (u32 i = 0; i < len; i++)
+		dst[i] = (u8)mb_ap_tramp[i];
+	*(u32 *)(dst + (mb_ap_gdt_desc - mb_ap_tramp) + 2) =
+		AP_TRAMP_PAGE + (u32)(mb_ap_gdt - mb_ap_tramp);
+	for (unsigned round = 0; round < 2; round++) {
+		if (round == 1)
+			wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+		init_sipi(round == 1);
+		if (!wait_ap(2000))
+			return round ? "the AP did not run again after a second INIT/SIPI"
+				     : "the AP did not run within 2 s of INIT/SIPI";
+		if (ap_apic_id != 1)
+			return "the AP's LAPIC ID register is not 1";
+		if (ap_cpuid_id != 1)
+			return "the AP's CPUID leaf 1 APIC ID is not 1";
+	}
+	return NULL;
+}
+
 void mb_main(u32 magic, u32 info_addr)
 {
 	const struct mb_info *mi = (const void *)info_addr;
@@ -375,5 +483,7 @@ void mb_main(u32 magic, u32 info_addr)
 		why = "MADT LAPIC count differs from cpus=";
 	result("acpi", why, lapics, cpus);
 	result("apic-timer", check_apic_timer(), timer_ticks, *apic(APIC_ID));
+	if (cpus >= 2)
+		result("ap-start", check_ap_start(), ap_alive, ap_apic_id);
 	finish();
 }

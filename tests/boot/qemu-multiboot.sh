@@ -2,9 +2,12 @@
 # QEMU boot test (AMD SVM under TCG): Keel's Multiboot test kernel
 # (guest/multiboot/, ELF32 at 4 MiB) booted by the Multiboot loader with two
 # modules and a command line; it checks its information block, the modules,
-# fw_cfg, the ACPI tables and LAPIC timer interrupts, and ends through the
-# exit port. A kernel that hangs is stopped by keel.cfg timeout (Keel's
-# summary), and the whole boot is bounded by run-qemu's timeout.
+# fw_cfg, the ACPI tables and LAPIC timer interrupts, starts its second CPU
+# by INIT/SIPI into a real-mode trampoline (QEMU -smp 2, so 2 vCPUs) and
+# sees it run with APIC ID 1, then again with INIT/SIPI through the x2APIC
+# ICR MSR, and ends through the exit port. A kernel
+# that hangs is stopped by keel.cfg timeout (Keel's summary), and the whole
+# boot is bounded by run-qemu's timeout.
 . "$(dirname "$0")/qemu-lib.sh"
 
 elf=$BUILD/guest/mbtest.elf
@@ -17,21 +20,25 @@ cfg=$logdir/multiboot.cfg
 cat >"$cfg" <<CFG
 guest = \\mb\\mbtest.elf
 guest-mem = 64M
-cmdline = mem=64 mods=2 cpus=1
+cmdline = mem=64 mods=2 cpus=2
 module = \\mb\\mod0 m0
 module = \\mb\\mod1 first=1 m1
 timeout = 60
 CFG
-boot multiboot --cfg="$cfg" --esp-file="$elf:mb/mbtest.elf" \
+boot multiboot --smp=2 --cfg="$cfg" --esp-file="$elf:mb/mbtest.elf" \
 	--esp-file="$logdir/mod0:mb/mod0" --esp-file="$logdir/mod1:mb/mod1"
 echo "# $(grep -E '^keel: done ' "$boot_log" | tail -n 1)"
 check "the image is detected as Multiboot" log_has '^keel: guest mbtest is a multiboot image'
 check "it is entered in 32-bit mode with paging off" \
 	log_has '^keel: guest mbtest loaded as multiboot, entry 0x[0-9a-f]+ \(32-bit, paging off\)'
-for t in multiboot-info modules fw-cfg acpi apic-timer; do
+for t in multiboot-info modules fw-cfg acpi apic-timer ap-start; do
 	check "Multiboot kernel check $t passes" log_has "^guest: mbtest: PASS $t\$"
 done
-check "the kernel reports no failure" log_has '^guest: mbtest: 0 of 5 failed'
+check "the kernel reports no failure" log_has '^guest: mbtest: 0 of 6 failed'
+check "vCPU 1 was started by the kernel's SIPI (vector 0x08)" \
+	log_has '^keel: vm mbtest: vcpu 1: SIPI vector 0x8: starting at 0800:0000'
+check "a second INIT (x2APIC ICR) reset the running vCPU 1, which waited for the next SIPI" \
+	log_has '^keel: vm mbtest: vcpu 1: INIT: waiting for a SIPI'
 check "summary line says result=pass exit_code=0" \
 	log_has '^keel: done guest=mbtest result=pass .*exit_code=0'
 check "run-qemu exits 1, as QEMU's isa-debug-exit does for 0" test "$boot_status" -eq 1

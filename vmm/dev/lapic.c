@@ -6,10 +6,18 @@
  * reserved bits, ICR as one 64-bit MSR, SELF_IPI). Version 0x14 with six
  * LVT entries (no CMCI) and no directed EOI, so every EOI of a
  * level-triggered vector is broadcast to the I/O APIC.
+ *
+ * Locking (docs/platform.md, "Locking"): a->lock owns every field but env,
+ * vcpu and the lock itself (set once by lapic_init). The public functions
+ * take it; the static ones below assert it. Nothing outside this APIC is
+ * called with it held except env->kick and the clock: an EOI broadcast and
+ * an IPI to other APICs are recorded in a struct lapic_out and done after
+ * the lock is released, so a->lock is always the innermost lock.
  */
 #include <keel/errno.h>
 #include <keel/string.h>
 #include "vmm/dev/dev.h"
+#include "vmm/dev/dev_lock.h"
 #include "vmm/dev/lapic.h"
 #include "vmm/dev/layout.h"
 
@@ -57,6 +65,16 @@ static const u32 lvt_writable[LVT_COUNT] = {
 	[LVT_ERROR] = 0x100ffu,   /* vector, mask */
 };
 
+/* What a register write asks of the rest of the platform, done once the
+ * APIC's lock is released. */
+struct lapic_out {
+	int eoi_vector; /* a level-triggered vector's EOI for the I/O APIC, or -1 */
+	bool send;      /* an IPI to other APICs */
+	u64 icr;
+};
+
+#define LAPIC_OUT_NONE ((struct lapic_out){ .eoi_vector = -1 })
+
 static u64 now(const struct lapic *a)
 {
 	return a->env->now_ns(a->env->ctx);
@@ -67,9 +85,41 @@ static bool x2apic(const struct lapic *a)
 	return (a->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD)) == (APIC_BASE_EN | APIC_BASE_EXTD);
 }
 
-bool lapic_x2apic_mode(const struct lapic *a) { return x2apic(a); }
-bool lapic_hw_enabled(const struct lapic *a) { return a->apic_base & APIC_BASE_EN; }
-bool lapic_sw_enabled(const struct lapic *a) { return lapic_hw_enabled(a) && (a->svr & SVR_ENABLE); }
+static bool hw_enabled(const struct lapic *a) { return a->apic_base & APIC_BASE_EN; }
+static bool sw_enabled(const struct lapic *a) { return hw_enabled(a) && (a->svr & SVR_ENABLE); }
+
+static void lock(struct lapic *a) { dev_lock(&a->lock); }
+static void unlock(struct lapic *a) { dev_unlock(&a->lock); }
+
+bool lapic_x2apic_mode(struct lapic *a)
+{
+	bool r;
+
+	lock(a);
+	r = x2apic(a);
+	unlock(a);
+	return r;
+}
+
+bool lapic_hw_enabled(struct lapic *a)
+{
+	bool r;
+
+	lock(a);
+	r = hw_enabled(a);
+	unlock(a);
+	return r;
+}
+
+bool lapic_sw_enabled(struct lapic *a)
+{
+	bool r;
+
+	lock(a);
+	r = sw_enabled(a);
+	unlock(a);
+	return r;
+}
 
 /* ---- the 256-bit vector registers ---- */
 static void vset(u32 *r, unsigned v) { r[v / 32] |= 1u << (v % 32); }
@@ -84,9 +134,14 @@ static int vhighest(const u32 *r)
 	return -1;
 }
 
-bool lapic_irr_test(const struct lapic *a, u8 vector)
+bool lapic_irr_test(struct lapic *a, u8 vector)
 {
-	return vtest(a->irr, vector);
+	bool r;
+
+	lock(a);
+	r = vtest(a->irr, vector);
+	unlock(a);
+	return r;
 }
 
 static u32 ppr(const struct lapic *a)
@@ -119,6 +174,7 @@ static void raise_error(struct lapic *a, u32 bits)
 {
 	u32 lvt = a->lvt[LVT_ERROR];
 
+	DEV_ASSERT_HELD(&a->lock);
 	a->esr_pending |= bits;
 	if (!(lvt & LVT_MASKED) && (lvt & 0xff) >= 16) {
 		vset(a->irr, lvt & 0xff);
@@ -127,9 +183,10 @@ static void raise_error(struct lapic *a, u32 bits)
 	}
 }
 
-void lapic_accept_irq(struct lapic *a, u8 vector, bool level)
+static void accept_irq(struct lapic *a, u8 vector, bool level)
 {
-	if (!lapic_sw_enabled(a)) {
+	DEV_ASSERT_HELD(&a->lock);
+	if (!sw_enabled(a)) {
 		a->dropped++; /* disabled (globally or by SVR): fixed interrupts are not accepted */
 		return;
 	}
@@ -145,12 +202,27 @@ void lapic_accept_irq(struct lapic *a, u8 vector, bool level)
 	kick(a);
 }
 
-void lapic_accept_nmi(struct lapic *a)
+static void accept_nmi(struct lapic *a)
 {
-	if (!lapic_hw_enabled(a))
+	DEV_ASSERT_HELD(&a->lock);
+	if (!hw_enabled(a))
 		return;
 	a->nmi_pending = true;
 	kick(a);
+}
+
+void lapic_accept_irq(struct lapic *a, u8 vector, bool level)
+{
+	lock(a);
+	accept_irq(a, vector, level);
+	unlock(a);
+}
+
+void lapic_accept_nmi(struct lapic *a)
+{
+	lock(a);
+	accept_nmi(a);
+	unlock(a);
 }
 
 /* ---- reset and APIC_BASE ---- */
@@ -161,8 +233,9 @@ static void timer_stop(struct lapic *a)
 	a->tsc_deadline = 0;
 }
 
-void lapic_reset(struct lapic *a)
+static void reset(struct lapic *a)
 {
+	DEV_ASSERT_HELD(&a->lock);
 	a->id = a->vcpu;
 	a->tpr = 0;
 	a->svr = 0xff;
@@ -180,18 +253,58 @@ void lapic_reset(struct lapic *a)
 	a->nmi_pending = a->init_pending = a->sipi_pending = false;
 }
 
-void lapic_init(struct lapic *a, const struct lapic_env *env, unsigned vcpu)
-{
-	memset(a, 0, sizeof(*a));
-	a->env = env;
-	a->vcpu = vcpu;
-	a->apic_base = PLAT_LAPIC_BASE | APIC_BASE_EN | (vcpu == 0 ? APIC_BASE_BSP : 0);
-	lapic_reset(a);
-}
-
 static u32 x2apic_ldr(u32 id)
 {
 	return ((id >> 4) << 16) | (1u << (id & 0xf));
+}
+
+void lapic_reset(struct lapic *a)
+{
+	lock(a);
+	reset(a);
+	unlock(a);
+}
+
+void lapic_init(struct lapic *a, const struct lapic_env *env, unsigned vcpu)
+{
+	memset(a, 0, sizeof(*a));
+	dev_lock_init(&a->lock, "lapic->lock");
+	a->env = env;
+	a->vcpu = vcpu;
+	a->apic_base = PLAT_LAPIC_BASE | APIC_BASE_EN | (vcpu == 0 ? APIC_BASE_BSP : 0);
+	lock(a);
+	reset(a);
+	unlock(a);
+}
+
+/* INIT (level assert) from another APIC: the APIC goes back to its power-up
+ * state (IA32_APIC_BASE and so the mode kept, as KVM's INIT), an earlier
+ * SIPI is forgotten, and the vCPU is told (lapic_take_init). */
+void lapic_accept_init(struct lapic *a)
+{
+	lock(a);
+	if (hw_enabled(a)) {
+		reset(a);
+		if (x2apic(a))
+			a->ldr = x2apic_ldr(a->id);
+		a->init_pending = true;
+		a->inits++;
+		kick(a);
+	}
+	unlock(a);
+}
+
+/* SIPI: recorded for a vCPU waiting for one (the vCPU ignores it otherwise). */
+void lapic_accept_sipi(struct lapic *a, u8 vector)
+{
+	lock(a);
+	if (hw_enabled(a)) {
+		a->sipi_pending = true;
+		a->sipi_vector = vector;
+		a->sipis++;
+		kick(a);
+	}
+	unlock(a);
 }
 
 static int write_apic_base(struct lapic *a, u64 val)
@@ -211,15 +324,15 @@ static int write_apic_base(struct lapic *a, u64 val)
 		return -EINVAL; /* x2APIC -> xAPIC only through disabled */
 	a->apic_base = (val & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
 	if ((old & APIC_BASE_EN) && !(val & APIC_BASE_EN))
-		lapic_reset(a);
+		reset(a);
 	if (mode != old_mode && mode == (APIC_BASE_EN | APIC_BASE_EXTD))
 		a->ldr = x2apic_ldr(a->id); /* x2APIC: the logical ID is derived */
 	return 0;
 }
 
-bool lapic_match_dest(const struct lapic *a, u32 dest, bool logical)
+static bool match_dest(const struct lapic *a, u32 dest, bool logical)
 {
-	if (!lapic_hw_enabled(a))
+	if (!hw_enabled(a))
 		return false;
 	if (x2apic(a)) {
 		if (!logical)
@@ -237,6 +350,16 @@ bool lapic_match_dest(const struct lapic *a, u32 dest, bool logical)
 		return dest & (a->ldr >> 24);
 	/* cluster model: high nibble cluster, low nibble members */
 	return (dest >> 4) == (a->ldr >> 28) && (dest & (a->ldr >> 24) & 0xf);
+}
+
+bool lapic_match_dest(struct lapic *a, u32 dest, bool logical)
+{
+	bool r;
+
+	lock(a);
+	r = match_dest(a, dest, logical);
+	unlock(a);
+	return r;
 }
 
 /* ---- timer ---- */
@@ -278,13 +401,14 @@ static void timer_fire(struct lapic *a)
 
 	a->timer_fired++;
 	if (!(lvt & LVT_MASKED))
-		lapic_accept_irq(a, (u8)lvt, false);
+		accept_irq(a, (u8)lvt, false);
 }
 
-void lapic_advance(struct lapic *a, u64 t)
+static void advance(struct lapic *a, u64 t)
 {
 	u64 period;
 
+	DEV_ASSERT_HELD(&a->lock);
 	if (a->timer_next_ns == PLAT_NO_EVENT || t < a->timer_next_ns)
 		return;
 	timer_fire(a);
@@ -306,9 +430,21 @@ void lapic_advance(struct lapic *a, u64 t)
 	}
 }
 
-u64 lapic_next_event_ns(const struct lapic *a)
+void lapic_advance(struct lapic *a, u64 t)
 {
-	return a->timer_next_ns;
+	lock(a);
+	advance(a, t);
+	unlock(a);
+}
+
+u64 lapic_next_event_ns(struct lapic *a)
+{
+	u64 r;
+
+	lock(a);
+	r = a->timer_next_ns;
+	unlock(a);
+	return r;
 }
 
 static u64 guest_tsc(const struct lapic *a, u64 t)
@@ -331,19 +467,19 @@ static void write_deadline(struct lapic *a, u64 val)
 	tsc = guest_tsc(a, t);
 	a->timer_next_ns = val <= tsc || !a->env->tsc_hz ?
 		t : t + muldiv64_up(val - tsc, NS_PER_SEC, a->env->tsc_hz);
-	lapic_advance(a, t);
+	advance(a, t);
 }
 
 /* ---- EOI, ICR ---- */
-static void eoi(struct lapic *a)
+static void eoi(struct lapic *a, struct lapic_out *out)
 {
 	int v = vhighest(a->isr);
 
 	if (v < 0)
 		return;
 	vclr(a->isr, (unsigned)v);
-	if (vtest(a->tmr, (unsigned)v) && a->env->eoi)
-		a->env->eoi(a->env->ctx, (u8)v);
+	if (vtest(a->tmr, (unsigned)v))
+		out->eoi_vector = v; /* broadcast once the lock is released */
 }
 
 static void deliver_self(struct lapic *a, u32 lo)
@@ -357,10 +493,10 @@ static void deliver_self(struct lapic *a, u32 lo)
 			raise_error(a, ESR_SEND_ILLEGAL);
 			return;
 		}
-		lapic_accept_irq(a, vec, lo & BIT(15));
+		accept_irq(a, vec, lo & BIT(15));
 		break;
 	case 4:
-		lapic_accept_nmi(a);
+		accept_nmi(a);
 		break;
 	default:
 		break; /* SMI, INIT, SIPI, ExtINT to self: not delivered */
@@ -368,7 +504,7 @@ static void deliver_self(struct lapic *a, u32 lo)
 	a->ipis_self++;
 }
 
-static void send_icr(struct lapic *a)
+static void send_icr(struct lapic *a, struct lapic_out *out)
 {
 	u32 lo = a->icr_lo, mode = LVT_DELIVERY(lo);
 	u32 dest = x2apic(a) ? a->icr_hi : a->icr_hi >> 24;
@@ -377,10 +513,16 @@ static void send_icr(struct lapic *a)
 
 	if (mode == 5 && !(lo & BIT(14)) && (lo & BIT(15)))
 		return; /* INIT level de-assert: no effect on xAPICs */
+	if (mode <= 1 && (u8)lo < 16) {
+		raise_error(a, ESR_SEND_ILLEGAL); /* fixed / lowest priority below 16 */
+		return;
+	}
 	switch ((lo >> 18) & 3) {
 	case 0:
-		self = lapic_match_dest(a, dest, logical);
+		self = match_dest(a, dest, logical);
 		other = !self || dest == bcast || (logical && a->env->nr_vcpus > 1);
+		if (self && mode == 1)
+			other = false; /* lowest priority: one target, the sender will do */
 		break;
 	case 1: self = true; break;
 	case 2: self = other = true; break;
@@ -390,8 +532,8 @@ static void send_icr(struct lapic *a)
 		deliver_self(a, lo);
 	if (other) {
 		a->ipis_other++;
-		if (a->env->send_ipi)
-			a->env->send_ipi(a->env->ctx, a->vcpu, ((u64)a->icr_hi << 32) | lo);
+		out->send = true; /* env->send_ipi once the lock is released */
+		out->icr = ((u64)a->icr_hi << 32) | lo;
 	}
 }
 
@@ -437,7 +579,7 @@ static void write_lvt(struct lapic *a, unsigned i, u32 val)
 	val &= lvt_writable[i];
 	if (TIMER_MODE(val) == 3)
 		val &= ~(3u << 17); /* reserved mode: one-shot */
-	if (!lapic_sw_enabled(a))
+	if (!sw_enabled(a))
 		val |= LVT_MASKED; /* software-disabled: masks stay set */
 	a->lvt[i] = val; /* delivery status and remote IRR read 0: delivery is instant */
 	if (i == LVT_TIMER && TIMER_MODE(old) != TIMER_MODE(val))
@@ -467,7 +609,7 @@ static void write_tdcr(struct lapic *a, u32 val)
 	a->timer_next_ns = t + muldiv64((u64)cur * timer_divide(a), NS_PER_SEC, LAPIC_TIMER_HZ);
 }
 
-static int reg_write(struct lapic *a, u32 off, u32 val)
+static int reg_write(struct lapic *a, u32 off, u32 val, struct lapic_out *out)
 {
 	bool x2 = x2apic(a);
 
@@ -488,7 +630,7 @@ static int reg_write(struct lapic *a, u32 off, u32 val)
 	case REG_EOI:
 		if (x2 && val)
 			return -EINVAL;
-		eoi(a);
+		eoi(a, out);
 		return 0;
 	case REG_SVR:
 		if (x2 && (val & ~SVR_WRITABLE))
@@ -528,7 +670,7 @@ static int reg_write(struct lapic *a, u32 off, u32 val)
 	case REG_ICR_HI: a->icr_hi = val & 0xff000000u; break;
 	case REG_ICR_LO:
 		a->icr_lo = val & ICR_WRITABLE;
-		send_icr(a);
+		send_icr(a, out);
 		break;
 	default: break; /* ID, version, PPR, ISR/TMR/IRR, TMCCT, reserved: ignored */
 	}
@@ -536,7 +678,7 @@ static int reg_write(struct lapic *a, u32 off, u32 val)
 }
 
 /* ---- MSR and MMIO views ---- */
-int lapic_rdmsr(struct lapic *a, u32 msr, u64 *val)
+static int rdmsr(struct lapic *a, u32 msr, u64 *val)
 {
 	u32 v;
 
@@ -565,7 +707,7 @@ gp:
 	return -EINVAL;
 }
 
-int lapic_wrmsr(struct lapic *a, u32 msr, u64 val)
+static int wrmsr(struct lapic *a, u32 msr, u64 val, struct lapic_out *out)
 {
 	if (msr == MSR_APIC_BASE) {
 		if (write_apic_base(a, val))
@@ -585,10 +727,10 @@ int lapic_wrmsr(struct lapic *a, u32 msr, u64 val)
 			goto gp;
 		a->icr_lo = (u32)val;
 		a->icr_hi = (u32)(val >> 32);
-		send_icr(a);
+		send_icr(a, out);
 		return 0;
 	}
-	if ((val >> 32) || reg_write(a, (msr - MSR_X2APIC_FIRST) << 4, (u32)val))
+	if ((val >> 32) || reg_write(a, (msr - MSR_X2APIC_FIRST) << 4, (u32)val, out))
 		goto gp;
 	return 0;
 gp:
@@ -596,19 +738,52 @@ gp:
 	return -EINVAL;
 }
 
-bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val)
+/* After the lock is released: the EOI broadcast and the IPI. */
+static void finish(struct lapic *a, const struct lapic_out *out)
+{
+	if (out->eoi_vector >= 0 && a->env->eoi)
+		a->env->eoi(a->env->ctx, (u8)out->eoi_vector);
+	if (out->send && a->env->send_ipi)
+		a->env->send_ipi(a->env->ctx, a->vcpu, out->icr);
+}
+
+int lapic_rdmsr(struct lapic *a, u32 msr, u64 *val)
+{
+	int r;
+
+	lock(a);
+	r = rdmsr(a, msr, val);
+	unlock(a);
+	return r;
+}
+
+int lapic_wrmsr(struct lapic *a, u32 msr, u64 val)
+{
+	struct lapic_out out = LAPIC_OUT_NONE;
+	int r;
+
+	lock(a);
+	r = wrmsr(a, msr, val, &out);
+	unlock(a);
+	finish(a, &out);
+	return r;
+}
+
+static bool mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val,
+		 struct lapic_out *out)
 {
 	u64 base = a->apic_base & ~(PAGE_SIZE - 1) & GENMASK(51, 0);
 	u32 off, reg, v = 0;
 
-	if (!lapic_hw_enabled(a) || x2apic(a) || gpa < base || gpa >= base + PAGE_SIZE)
+	if (!hw_enabled(a) || x2apic(a) || gpa < base || gpa >= base + PAGE_SIZE)
 		return false;
+	a->mmio++;
 	off = (u32)(gpa - base);
 	reg = off & ~0xfu;
 	if (write) {
 		/* Registers take aligned 32-bit stores; anything else is dropped. */
 		if ((off & 0xf) == 0 && size >= 4)
-			reg_write(a, reg, (u32)*val);
+			reg_write(a, reg, (u32)*val, out);
 		return true;
 	}
 	if ((off & 0xf) < 4)
@@ -618,16 +793,30 @@ bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val)
 	return true;
 }
 
+bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	struct lapic_out out = LAPIC_OUT_NONE;
+	bool r;
+
+	lock(a);
+	r = mmio(a, gpa, size, write, val, &out);
+	unlock(a);
+	finish(a, &out);
+	return r;
+}
+
 /* ---- the vCPU's side (platform.h) ---- */
 int lapic_pending_vector(struct lapic *a)
 {
-	int v;
+	int v = -1;
 
-	if (!lapic_hw_enabled(a))
-		return -1;
-	v = vhighest(a->irr);
-	if (v < 0 || ((u32)v & 0xf0) <= (ppr(a) & 0xf0))
-		return -1;
+	lock(a);
+	if (hw_enabled(a)) {
+		v = vhighest(a->irr);
+		if (v >= 0 && ((u32)v & 0xf0) <= (ppr(a) & 0xf0))
+			v = -1;
+	}
+	unlock(a);
 	return v;
 }
 
@@ -635,42 +824,81 @@ void lapic_accept_vector(struct lapic *a, int vec)
 {
 	if (vec < 0 || vec > 255)
 		return;
+	lock(a);
 	vclr(a->irr, (unsigned)vec);
 	vset(a->isr, (unsigned)vec);
+	unlock(a);
+}
+
+static bool take(struct lapic *a, bool *flag)
+{
+	bool n;
+
+	lock(a);
+	n = *flag;
+	*flag = false;
+	unlock(a);
+	return n;
 }
 
 bool lapic_take_nmi(struct lapic *a)
 {
-	bool n = a->nmi_pending;
-
-	a->nmi_pending = false;
-	return n;
+	return take(a, &a->nmi_pending);
 }
 
 bool lapic_take_init(struct lapic *a)
 {
-	bool n = a->init_pending;
-
-	a->init_pending = false;
-	return n;
+	return take(a, &a->init_pending);
 }
 
 bool lapic_take_sipi(struct lapic *a, u8 *vec)
 {
-	bool n = a->sipi_pending;
+	bool n;
 
+	lock(a);
+	n = a->sipi_pending;
 	a->sipi_pending = false;
 	if (n)
 		*vec = a->sipi_vector;
+	unlock(a);
+	return n;
+}
+
+bool lapic_take_start(struct lapic *a, u8 *vec)
+{
+	bool n;
+
+	lock(a);
+	a->init_pending = false; /* any SIPI pending now came after the last INIT */
+	n = a->sipi_pending;
+	a->sipi_pending = false;
+	if (n)
+		*vec = a->sipi_vector;
+	unlock(a);
 	return n;
 }
 
 void lapic_set_cr8(struct lapic *a, u64 cr8)
 {
+	lock(a);
 	a->tpr = (u32)(cr8 & 0xf) << 4;
+	unlock(a);
 }
 
-u64 lapic_get_cr8(const struct lapic *a)
+u64 lapic_get_cr8(struct lapic *a)
 {
-	return a->tpr >> 4;
+	u64 r;
+
+	lock(a);
+	r = a->tpr >> 4;
+	unlock(a);
+	return r;
+}
+
+void lapic_get_counters(struct lapic *a, struct lapic_counters *c)
+{
+	lock(a);
+	*c = (struct lapic_counters){ .ipis_self = a->ipis_self, .ipis_other = a->ipis_other,
+				      .mmio = a->mmio, .inits = a->inits, .sipis = a->sipis };
+	unlock(a);
 }

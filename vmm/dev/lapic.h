@@ -4,12 +4,19 @@
  * IA32_APIC_BASE (relocatable) and the x2APIC MSRs 0x800-0x8ff; ID,
  * version, TPR/APR/PPR, EOI (level vectors broadcast to the I/O APIC),
  * ISR/IRR/TMR, SVR, six LVT entries, ESR, the timer (one-shot, periodic,
- * TSC-deadline) and ICR/SELF_IPI. IPIs to other vCPUs are handed to a hook.
- * The public part (pending vector, NMI, CR8) is declared in platform.h.
+ * TSC-deadline) and ICR/SELF_IPI. IPIs to other vCPUs are handed to a hook
+ * (the platform delivers them: platform.c). The public part (pending
+ * vector, NMI, INIT/SIPI, CR8) is declared in platform.h.
+ *
+ * Every function here takes the APIC's own lock (struct lapic.lock), so any
+ * CPU may call any of them: the owning vCPU (registers, pending vectors),
+ * another vCPU (an IPI), the I/O APIC (a message). The lock is innermost:
+ * the EOI broadcast and IPIs to others run after it is released.
  */
 #pragma once
 
 #include <keel/types.h>
+#include "vmm/dev/dev_lock.h"
 #include "vmm/dev/platform.h"
 
 #define MSR_APIC_BASE 0x1bu
@@ -43,8 +50,11 @@ struct lapic_env {
 };
 
 struct lapic {
+	/* Set by lapic_init, then read-only. */
 	const struct lapic_env *env;
 	unsigned vcpu;
+	/* Everything below: owned by lock. */
+	struct dev_lock lock;
 	u64 apic_base;
 	u32 id; /* xAPIC: bits 31:24 of the ID register; x2APIC: all of it */
 	u32 tpr, svr, ldr, dfr;
@@ -59,7 +69,7 @@ struct lapic {
 	u64 tsc_deadline;
 	bool nmi_pending, init_pending, sipi_pending;
 	u8 sipi_vector;
-	u64 ipis_self, ipis_other, msr_gp, timer_fired;
+	u64 ipis_self, ipis_other, msr_gp, timer_fired, mmio, inits, sipis;
 	u64 dropped;          /* fixed interrupts refused while disabled */
 };
 
@@ -68,8 +78,8 @@ void lapic_init(struct lapic *a, const struct lapic_env *env, unsigned vcpu);
  * masked, no interrupts; the APIC_BASE MSR is not changed. */
 void lapic_reset(struct lapic *a);
 
-bool lapic_hw_enabled(const struct lapic *a);   /* APIC_BASE.EN */
-bool lapic_sw_enabled(const struct lapic *a);   /* and SVR bit 8 */
+bool lapic_hw_enabled(struct lapic *a);   /* APIC_BASE.EN */
+bool lapic_sw_enabled(struct lapic *a);   /* and SVR bit 8 */
 
 /* MSRs: 0 handled, -ENOENT not an APIC MSR, -EINVAL #GP. */
 int lapic_rdmsr(struct lapic *a, u32 msr, u64 *val);
@@ -83,11 +93,27 @@ bool lapic_mmio(struct lapic *a, u64 gpa, unsigned size, bool write, u64 *val);
  * vectors below 16 are refused with ESR "receive illegal vector". */
 void lapic_accept_irq(struct lapic *a, u8 vector, bool level);
 void lapic_accept_nmi(struct lapic *a);
+/* INIT (level assert) and SIPI from another APIC (ignored while the APIC is
+ * disabled). INIT resets the APIC but its APIC_BASE (mode kept). */
+void lapic_accept_init(struct lapic *a);
+void lapic_accept_sipi(struct lapic *a, u8 vector);
 /* Is the vector requested (IRR)? */
-bool lapic_irr_test(const struct lapic *a, u8 vector);
+bool lapic_irr_test(struct lapic *a, u8 vector);
 /* Does this APIC match a destination (physical ID or logical mask)? */
-bool lapic_match_dest(const struct lapic *a, u32 dest, bool logical);
+bool lapic_match_dest(struct lapic *a, u32 dest, bool logical);
 
 /* Timer: fire what is due at 'now'; the next expiry. */
 void lapic_advance(struct lapic *a, u64 now);
-u64 lapic_next_event_ns(const struct lapic *a);
+u64 lapic_next_event_ns(struct lapic *a);
+
+/* ipi.c: an ICR write of APIC 'from' (its lock not held) for the others of
+ * apics[0 .. n-1]: the shorthand, or the destination (physical ID, logical
+ * flat or cluster; x2APIC: 32-bit) matched against each APIC but the
+ * sender's, which lapic.c served itself. Fixed, lowest priority (the first
+ * match only), NMI, INIT (assert), SIPI; SMI and ExtINT are not delivered. */
+void lapic_route_ipi(struct lapic *apics, unsigned n, unsigned from, u64 icr);
+
+struct lapic_counters {
+	u64 ipis_self, ipis_other, mmio, inits, sipis;
+};
+void lapic_get_counters(struct lapic *a, struct lapic_counters *c);

@@ -6,12 +6,19 @@
  * messages to the local APICs, and dispatches port I/O, MMIO and MSRs.
  * Ports no device claims are open bus: reads give all ones, writes are
  * dropped, and both are counted (per port, for the summary's top list).
+ * IPIs from one LAPIC go to the others through ipi.c.
+ *
+ * Locking (docs/platform.md, "Locking"): p->lock owns every shared device
+ * and the counters; each LAPIC has its own lock (lapic.c), taken after
+ * p->lock when both are needed, never two LAPIC locks at once. The public
+ * functions take what they need; the static ones assert it.
  */
 #include <keel/errno.h>
 #include <keel/host.h>
 #include <keel/string.h>
 #include <stdarg.h>
 #include "vmm/dev/acpi_pm.h"
+#include "vmm/dev/dev_lock.h"
 #include "vmm/dev/fw_cfg.h"
 #include "vmm/dev/ioapic.h"
 #include "vmm/dev/lapic.h"
@@ -28,9 +35,14 @@
 #define KBD_CMD_RESET 0xfe
 
 struct plat {
+	/* Set by plat_create, then read-only. */
 	struct plat_config cfg;
 	struct lapic_env lenv;
+	/* Each with its own lock (lapic.h). */
 	struct lapic lapic[PLAT_MAX_VCPUS];
+	/* Everything below: owned by lock (fw_cfg: filled before the first
+	 * entry, read-only afterwards, read under lock). */
+	struct dev_lock lock;
 	struct pic_pair pic;
 	struct ioapic ioapic;
 	struct pit pit;
@@ -55,23 +67,30 @@ static void kick(struct plat *p, unsigned vcpu)
 }
 
 /* ---- interrupt routing ---- */
+static bool extint_pending(struct plat *p, unsigned vcpu);
+
+/* A device's line changed: the devices run with p->lock held. */
 static void isa_irq(void *ctx, unsigned irq, bool level)
 {
 	struct plat *p = ctx;
-	bool was = pic_intr(&p->pic);
+	bool was;
 
+	DEV_ASSERT_HELD(&p->lock);
+	was = pic_intr(&p->pic);
 	if (level && irq < ARRAY_SIZE(p->cnt.irqs))
 		p->cnt.irqs[irq]++;
 	pic_set_irq(&p->pic, irq, level);
 	ioapic_set_irq(&p->ioapic, irq == PLAT_IRQ_PIT ? PLAT_GSI_PIT : irq, level);
-	if (!was && pic_intr(&p->pic) && plat_extint_pending(p, 0))
+	if (!was && pic_intr(&p->pic) && extint_pending(p, 0))
 		kick(p, 0);
 }
 
+/* An I/O APIC message (p->lock held: the I/O APIC is a shared device). */
 static void ioapic_deliver(void *ctx, const struct ioapic_msg *m)
 {
 	struct plat *p = ctx;
 
+	DEV_ASSERT_HELD(&p->lock);
 	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++) {
 		struct lapic *a = &p->lapic[i];
 
@@ -93,17 +112,21 @@ static void ioapic_deliver(void *ctx, const struct ioapic_msg *m)
 	}
 }
 
+/* A LAPIC's EOI of a level vector (no LAPIC lock held: lapic.c). */
 static void lenv_eoi(void *ctx, u8 vector)
 {
 	struct plat *p = ctx;
 
+	dev_lock(&p->lock);
 	ioapic_eoi(&p->ioapic, vector);
+	dev_unlock(&p->lock);
 }
 
 static void lenv_send_ipi(void *ctx, unsigned from, u64 icr)
 {
 	struct plat *p = ctx;
 
+	lapic_route_ipi(p->lapic, p->cfg.nr_vcpus, from, icr);
 	if (p->cfg.send_ipi)
 		p->cfg.send_ipi(p->cfg.ctx, from, icr);
 }
@@ -147,6 +170,7 @@ struct plat *plat_create(const struct plat_config *cfg)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	p->cfg = *cfg;
+	dev_lock_init(&p->lock, "plat->lock");
 	t = now(p);
 	p->lenv = (struct lapic_env){
 		.now_ns = lenv_now,
@@ -161,6 +185,7 @@ struct plat *plat_create(const struct plat_config *cfg)
 	};
 	for (unsigned i = 0; i < cfg->nr_vcpus; i++)
 		lapic_init(&p->lapic[i], &p->lenv, i);
+	dev_lock(&p->lock); /* the devices' init raises no line, but asserts hold */
 	pic_init(&p->pic);
 	ioapic_init(&p->ioapic, ioapic_deliver, p);
 	irq = (struct dev_irq){ .set = isa_irq, .ctx = p, .line = PLAT_IRQ_PIT };
@@ -175,6 +200,7 @@ struct plat *plat_create(const struct plat_config *cfg)
 	acpi_pm_init(&p->pm, request_stop, p, t);
 	fw_cfg_init(&p->fw_cfg);
 	pci_init(&p->pci);
+	dev_unlock(&p->lock);
 	return p;
 }
 
@@ -208,6 +234,7 @@ static void count_open_bus(struct plat *p, u16 port, bool in)
 {
 	struct plat_port_count *slot = NULL;
 
+	DEV_ASSERT_HELD(&p->lock);
 	if (in)
 		p->cnt.open_bus_reads++;
 	else
@@ -236,6 +263,7 @@ static u32 size_mask(unsigned size)
 /* Byte-wide devices: a wider access is consecutive byte accesses. */
 static bool byte_port_read(struct plat *p, u16 port, u8 *out, u64 t)
 {
+	DEV_ASSERT_HELD(&p->lock);
 	if ((port >= PLAT_PORT_PIC_MASTER && port <= PLAT_PORT_PIC_MASTER + 1) ||
 	    (port >= PLAT_PORT_PIC_SLAVE && port <= PLAT_PORT_PIC_SLAVE + 1) ||
 	    port == PLAT_PORT_ELCR || port == PLAT_PORT_ELCR + 1)
@@ -255,13 +283,14 @@ static bool byte_port_read(struct plat *p, u16 port, u8 *out, u64 t)
 
 static bool byte_port_write(struct plat *p, u16 port, u8 v, u64 t)
 {
+	DEV_ASSERT_HELD(&p->lock);
 	if ((port >= PLAT_PORT_PIC_MASTER && port <= PLAT_PORT_PIC_MASTER + 1) ||
 	    (port >= PLAT_PORT_PIC_SLAVE && port <= PLAT_PORT_PIC_SLAVE + 1) ||
 	    port == PLAT_PORT_ELCR || port == PLAT_PORT_ELCR + 1) {
 		bool was = pic_intr(&p->pic);
 
 		pic_write(&p->pic, port, v);
-		if (!was && pic_intr(&p->pic) && plat_extint_pending(p, 0))
+		if (!was && pic_intr(&p->pic) && extint_pending(p, 0))
 			kick(p, 0); /* unmasking a pending line */
 	} else if ((port >= PLAT_PORT_PIT && port <= PLAT_PORT_PIT + 3) ||
 		   port == PLAT_PORT_SYS_CTRL_B) {
@@ -282,6 +311,7 @@ static bool byte_port_write(struct plat *p, u16 port, u8 v, u64 t)
 
 static bool word_port(struct plat *p, u16 port, unsigned size, bool in, u32 *val, u64 t)
 {
+	DEV_ASSERT_HELD(&p->lock);
 	if (port == PLAT_PORT_FW_CFG || port == PLAT_PORT_FW_CFG + 1) {
 		if (in)
 			*val = fw_cfg_read(&p->fw_cfg, port, size);
@@ -311,9 +341,8 @@ static bool word_port(struct plat *p, u16 port, unsigned size, bool in, u32 *val
 	return false;
 }
 
-void plat_pio(struct plat *p, unsigned vcpu, u16 port, unsigned size, bool in, u32 *val)
+static void pio(struct plat *p, u16 port, unsigned size, bool in, u32 *val, u64 t)
 {
-	u64 t = now(p);
 	u32 mask = size_mask(size), v = 0;
 	bool claimed = true;
 
@@ -343,18 +372,27 @@ void plat_pio(struct plat *p, unsigned vcpu, u16 port, unsigned size, bool in, u
 		*val = mask;
 }
 
+void plat_pio(struct plat *p, unsigned vcpu, u16 port, unsigned size, bool in, u32 *val)
+{
+	u64 t = now(p);
+
+	(void)vcpu;
+	dev_lock(&p->lock);
+	pio(p, port, size, in, val, t);
+	dev_unlock(&p->lock);
+}
+
 /* ---- MMIO ---- */
 bool plat_mmio(struct plat *p, unsigned vcpu, gpa_t gpa, unsigned size, bool write, u64 *val)
 {
 	struct lapic *a = plat_lapic(p, vcpu);
 
-	if (a && lapic_mmio(a, gpa.v, size, write, val)) {
-		p->cnt.mmio++;
-		return true;
-	}
+	if (a && lapic_mmio(a, gpa.v, size, write, val))
+		return true; /* counted by the LAPIC */
 	if (gpa.v >= PLAT_IOAPIC_BASE && gpa.v < PLAT_IOAPIC_BASE + PLAT_IOAPIC_SIZE) {
 		u64 off = gpa.v - PLAT_IOAPIC_BASE;
 
+		dev_lock(&p->lock);
 		p->cnt.mmio++;
 		if (write) {
 			if (size >= 4 && !(off & 3))
@@ -364,6 +402,7 @@ bool plat_mmio(struct plat *p, unsigned vcpu, gpa_t gpa, unsigned size, bool wri
 
 			*val = size >= 4 ? v : v & size_mask(size);
 		}
+		dev_unlock(&p->lock);
 		return true;
 	}
 	return false;
@@ -392,30 +431,56 @@ int plat_wrmsr(struct plat *p, unsigned vcpu, u32 msr, u64 val)
 
 void plat_note_msr_gp(struct plat *p, u32 msr)
 {
+	dev_lock(&p->lock);
 	p->cnt.msr_gp++;
 	p->cnt.msr_gp_last = msr;
+	dev_unlock(&p->lock);
 }
 
 /* ---- ExtINT (8259 through LINT0) ---- */
-bool plat_extint_pending(struct plat *p, unsigned vcpu)
+/* LINT0 as the 8259's INTR sees it: p->lock held, then vCPU 0's LAPIC lock. */
+static bool extint_pending(struct plat *p, unsigned vcpu)
 {
 	struct lapic *a;
-	u32 lint0;
+	bool r;
 
+	DEV_ASSERT_HELD(&p->lock);
 	if (vcpu != 0 || !pic_intr(&p->pic))
 		return false;
 	a = &p->lapic[0];
-	if (!lapic_hw_enabled(a))
-		return true; /* APIC off: the 8259 drives the CPU's INTR pin */
-	lint0 = a->lvt[LVT_LINT0];
-	return !(lint0 & LVT_MASKED) && LVT_DELIVERY(lint0) == LVT_DM_EXTINT;
+	dev_lock(&a->lock);
+	if (!(a->apic_base & APIC_BASE_EN))
+		r = true; /* APIC off: the 8259 drives the CPU's INTR pin */
+	else
+		r = !(a->lvt[LVT_LINT0] & LVT_MASKED) &&
+		    LVT_DELIVERY(a->lvt[LVT_LINT0]) == LVT_DM_EXTINT;
+	dev_unlock(&a->lock);
+	return r;
+}
+
+bool plat_extint_pending(struct plat *p, unsigned vcpu)
+{
+	bool r;
+
+	if (vcpu != 0)
+		return false; /* the 8259 is wired to vCPU 0 only: no lock needed */
+	dev_lock(&p->lock);
+	r = extint_pending(p, vcpu);
+	dev_unlock(&p->lock);
+	return r;
 }
 
 int plat_extint_accept(struct plat *p, unsigned vcpu)
 {
-	if (!plat_extint_pending(p, vcpu))
+	int r = -1;
+
+	if (vcpu != 0)
 		return -1;
-	return pic_ack(&p->pic);
+	dev_lock(&p->lock);
+	if (extint_pending(p, vcpu))
+		r = pic_ack(&p->pic);
+	dev_unlock(&p->lock);
+	return r;
 }
 
 /* ---- time ---- */
@@ -426,6 +491,7 @@ static bool pit_irq_taken(struct plat *p)
 	const struct pic *m = &p->pic.pic[0];
 	u64 r = p->ioapic.redir[PLAT_GSI_PIT];
 
+	DEV_ASSERT_HELD(&p->lock);
 	if ((m->irr & ~m->imr) & 1)
 		return false;
 	if (!(r & IOAPIC_REDIR_MASKED)) {
@@ -436,50 +502,92 @@ static bool pit_irq_taken(struct plat *p)
 	return true;
 }
 
-void plat_advance(struct plat *p)
+/* The shared devices' timers (vCPU 0 drives them). */
+static void advance_devices(struct plat *p)
 {
 	u64 t = now(p);
 
+	dev_lock(&p->lock);
 	pit_advance(&p->pit, t);
 	if (p->pit.owed && pit_irq_taken(p))
 		pit_reinject(&p->pit);
 	rtc_advance(&p->rtc, t);
+	dev_unlock(&p->lock);
+}
+
+static u64 devices_next_event_ns(struct plat *p)
+{
+	u64 next;
+
+	dev_lock(&p->lock);
+	next = MIN(pit_next_event_ns(&p->pit), rtc_next_event_ns(&p->rtc));
+	if (p->pit.owed && pit_irq_taken(p))
+		next = now(p); /* an owed tick goes in at the next plat_advance */
+	dev_unlock(&p->lock);
+	return next;
+}
+
+void plat_advance(struct plat *p)
+{
+	advance_devices(p);
 	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++)
-		lapic_advance(&p->lapic[i], t);
+		lapic_advance(&p->lapic[i], now(p));
 }
 
 u64 plat_next_event_ns(struct plat *p)
 {
-	u64 next = MIN(pit_next_event_ns(&p->pit), rtc_next_event_ns(&p->rtc));
+	u64 next = devices_next_event_ns(p);
 
-	if (p->pit.owed && pit_irq_taken(p))
-		return now(p); /* an owed tick goes in at the next plat_advance */
 	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++)
 		next = MIN(next, lapic_next_event_ns(&p->lapic[i]));
 	return next;
 }
 
-bool plat_serial_room(const struct plat *p)
+void plat_advance_vcpu(struct plat *p, unsigned vcpu)
 {
-	return uart_rx_room(&p->uart);
+	if (vcpu == 0)
+		advance_devices(p);
+	if (vcpu < p->cfg.nr_vcpus)
+		lapic_advance(&p->lapic[vcpu], now(p));
+}
+
+u64 plat_next_event_vcpu_ns(struct plat *p, unsigned vcpu)
+{
+	u64 next = vcpu == 0 ? devices_next_event_ns(p) : PLAT_NO_EVENT;
+
+	if (vcpu < p->cfg.nr_vcpus)
+		next = MIN(next, lapic_next_event_ns(&p->lapic[vcpu]));
+	return next;
+}
+
+bool plat_serial_room(struct plat *p)
+{
+	bool r;
+
+	dev_lock(&p->lock);
+	r = uart_rx_room(&p->uart);
+	dev_unlock(&p->lock);
+	return r;
 }
 
 bool plat_serial_input(struct plat *p, u8 byte)
 {
-	return uart_receive(&p->uart, byte);
+	bool r;
+
+	dev_lock(&p->lock);
+	r = uart_receive(&p->uart, byte);
+	dev_unlock(&p->lock);
+	return r;
 }
 
 /* ---- counters ---- */
-void plat_get_counters(const struct plat *p, struct plat_counters *out)
+void plat_get_counters(struct plat *p, struct plat_counters *out)
 {
+	dev_lock(&p->lock);
 	*out = p->cnt;
 	out->serial_tx = p->uart.tx;
 	out->serial_rx = p->uart.rx_bytes;
 	out->serial_overruns = p->uart.overruns;
-	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++) {
-		out->ipis_self += p->lapic[i].ipis_self;
-		out->ipis_other += p->lapic[i].ipis_other;
-	}
 	/* The top ports, largest first (selection from the tracked table). */
 	memset(out->top_ports, 0, sizeof(out->top_ports));
 	for (unsigned i = 0; i < PLAT_OPEN_BUS_TRACK; i++) {
@@ -493,6 +601,17 @@ void plat_get_counters(const struct plat *p, struct plat_counters *out)
 				c = t;
 			}
 		}
+	}
+	dev_unlock(&p->lock);
+	for (unsigned i = 0; i < p->cfg.nr_vcpus; i++) {
+		struct lapic_counters lc;
+
+		lapic_get_counters(&p->lapic[i], &lc);
+		out->ipis_self += lc.ipis_self;
+		out->ipis_other += lc.ipis_other;
+		out->mmio += lc.mmio;
+		out->inits += lc.inits;
+		out->sipis += lc.sipis;
 	}
 }
 
@@ -544,8 +663,10 @@ size_t plat_format_counters(const struct plat_counters *c, char *buf, size_t len
 		put(&f, "%s%u:%llu", sep, i, ull(c->irqs[i]));
 		sep = ",";
 	}
-	put(&f, " ipis_other=%llu serial=tx:%llu,rx:%llu", ull(c->ipis_other), ull(c->serial_tx),
-	    ull(c->serial_rx));
+	put(&f, " ipis_other=%llu", ull(c->ipis_other));
+	if (c->sipis)
+		put(&f, " init_sipi=%llu/%llu", ull(c->inits), ull(c->sipis));
+	put(&f, " serial=tx:%llu,rx:%llu", ull(c->serial_tx), ull(c->serial_rx));
 	if (c->serial_overruns)
 		put(&f, ",overruns:%llu", ull(c->serial_overruns));
 	return f.pos;

@@ -10,9 +10,14 @@
  * Portable C: time, console output, stops and vCPU kicks go through the
  * callbacks of struct plat_config, so every device is tested hosted.
  *
- * Concurrency: the platform is not internally locked. The caller serializes
- * every plat_* and lapic_* call of one VM (one vCPU today; the SMP issue
- * adds a lock around the calls).
+ * Concurrency: every function here may be called from any CPU at any time
+ * (docs/platform.md, "Locking"): plat->lock owns the shared devices (8259,
+ * I/O APIC, PIT, RTC, UART, PM, PCI, counters), each LAPIC's own lock its
+ * state; the order is plat->lock, then one LAPIC lock. Only plat_fw_cfg's
+ * device is filled without a lock, by the loader, before any vCPU runs.
+ * Callbacks of struct plat_config may run with those locks held: they must
+ * not call back into the platform (kick_vcpu, console_write, request_stop
+ * only wake a CPU, print, or record).
  */
 #pragma once
 
@@ -65,9 +70,9 @@ struct plat_config {
 	 * from HLT or make it take an exit. NULL: nothing to do (one vCPU that
 	 * polls after each exit). */
 	void (*kick_vcpu)(void *ctx, unsigned vcpu);
-	/* An IPI the platform does not deliver itself: any ICR write whose
-	 * destination is not only the sender (the SMP issue delivers them).
-	 * It is counted (plat_counters.ipis_other) whether or not this is set. */
+	/* Told of every ICR write whose destination is not only the sender,
+	 * after the platform delivered it to the other vCPUs' LAPICs (counted
+	 * in plat_counters.ipis_other). NULL: nothing to tell. */
 	void (*send_ipi)(void *ctx, unsigned from_vcpu, u64 icr);
 	void *ctx;
 };
@@ -104,14 +109,18 @@ int lapic_pending_vector(struct lapic *a);
 void lapic_accept_vector(struct lapic *a, int vec);
 /* An NMI is pending (LINT1 NMI, ICR NMI to self): true once, clears it. */
 bool lapic_take_nmi(struct lapic *a);
-/* INIT / SIPI received (SMP issue; only via send_ipi delivery later). */
+/* INIT / SIPI received from another vCPU (true once; the LAPIC was reset at
+ * the INIT). A SIPI matters only to a vCPU waiting for one. */
 bool lapic_take_init(struct lapic *a);
 bool lapic_take_sipi(struct lapic *a, u8 *vec);
+/* A vCPU waiting for a SIPI: INIT and SIPI taken together (an INIT clears
+ * an earlier SIPI, so a SIPI seen here follows every pending INIT). */
+bool lapic_take_start(struct lapic *a, u8 *vec);
 /* CR8 <-> TPR[7:4] (64-bit guests' MOV CR8). */
 void lapic_set_cr8(struct lapic *a, u64 cr8);
-u64 lapic_get_cr8(const struct lapic *a);
+u64 lapic_get_cr8(struct lapic *a);
 /* The LAPIC is in x2APIC mode (APIC_BASE bits 11 and 10). */
-bool lapic_x2apic_mode(const struct lapic *a);
+bool lapic_x2apic_mode(struct lapic *a);
 
 /* The 8259's INTR reaches this vCPU's LINT0 (unmasked, delivery mode
  * ExtINT; vCPU 0 only) or, with the LAPIC globally disabled, its INTR pin
@@ -129,13 +138,17 @@ void plat_advance(struct plat *p);
 /* When the next device timer fires (absolute, in now_ns time); U64_MAX: none.
  * An HLTed vCPU sleeps until then, or until plat_serial_input. */
 u64 plat_next_event_ns(struct plat *p);
+/* The same split by vCPU, for SMP: vCPU n advances (and sleeps until) its
+ * own LAPIC's timer; vCPU 0 also the shared devices (PIT, RTC, PM). */
+void plat_advance_vcpu(struct plat *p, unsigned vcpu);
+u64 plat_next_event_vcpu_ns(struct plat *p, unsigned vcpu);
 #define PLAT_NO_EVENT (~0ull)
 
 /* Host serial RX -> COM1's receive FIFO (raises IRQ 4 if enabled). False
  * when the FIFO is full (the byte is dropped and counted as an overrun). */
 bool plat_serial_input(struct plat *p, u8 byte);
 /* True when COM1 can take a byte now (plat_serial_input would not overrun). */
-bool plat_serial_room(const struct plat *p);
+bool plat_serial_room(struct plat *p);
 
 /* ---- counters, for the summary line ---- */
 #define PLAT_TOP_PORTS 8
@@ -150,13 +163,14 @@ struct plat_counters {
 	 * Approximate once more than PLAT_OPEN_BUS_TRACK ports are seen. */
 	struct plat_port_count top_ports[PLAT_TOP_PORTS];
 	u64 pci_config;                     /* 0xcf8-0xcff accesses */
-	u64 ipis_self, ipis_other;          /* ICR writes delivered / left to send_ipi */
+	u64 ipis_self, ipis_other;          /* ICR writes to the sender only / to others */
+	u64 inits, sipis;                   /* INIT / SIPI messages accepted by LAPICs */
 	u64 irqs[16];                       /* ISA IRQ assertions (edge or level rising) */
 	u64 serial_tx, serial_rx, serial_overruns;
 	u64 msr_gp;                         /* MSR accesses answered with #GP (plat_note_msr_gp) */
 	u32 msr_gp_last;                    /* the last such MSR */
 };
-void plat_get_counters(const struct plat *p, struct plat_counters *out);
+void plat_get_counters(struct plat *p, struct plat_counters *out);
 /* One line for the run's report, e.g. "open_bus=67 (0x64:20 0x2f8:8) pci=4
  * msr_gp=2 (last 0xc0011234) irqs=0:812,4:35 ipis_other=0 serial=tx:9120,rx:3";
  * truncated to len. Returns the length written. */
