@@ -47,13 +47,19 @@ static void harvest(struct stress_run *run)
 static void close_session(struct stress_run *run)
 {
 	atomic_ullong *opseqs[STRESS_MAX_VCPUS];
+	u64 checked = run->dirty.writes_checked;
 
 	for (unsigned i = 0; i < run->nvcpus; i++)
 		opseqs[i] = &run->vcpus[i].opseq;
 	stress_dirty_quiesce(&run->dirty, opseqs, run->nvcpus);
 	harvest(run); /* logging still on: catches every write of the session */
 	stress_dirty_check(&run->dirty, run->rep);
-	atomic_fetch_add(&run->counts.sessions_checked, 1);
+	/* Only a session that saw writes counts towards --min-sessions: on a
+	 * slow machine (TSan) one can close before any vCPU wrote into it, and
+	 * a run made only of those would check nothing (the broken-run
+	 * self-test would then pass by luck). */
+	if (run->dirty.writes_checked > checked)
+		atomic_fetch_add(&run->counts.sessions_checked, 1);
 }
 
 static void one_session(struct stress_run *run, struct stress_rng *r)
