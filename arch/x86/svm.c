@@ -184,7 +184,7 @@ static int svm_vcpu_init(struct vcpu *v)
  * nothing is injected and the instruction runs again: the event is
  * delivered once, with the address after the instruction on the stack.
  */
-static u64 svm_reinjection(u64 info)
+u64 svm_reinjection(u64 info)
 {
 	u64 type = info & SVM_EVENTINJ_TYPE_MASK, vec = info & SVM_EVENTINJ_VECTOR;
 

@@ -204,3 +204,9 @@ void svm_vmcb_to_regs(struct vcpu_regs *r, const struct vmcb *vmcb);
 /* svm_exit.c */
 struct vcpu;
 void svm_decode_exit(struct vcpu *v, const struct vmcb *vmcb, bool nrips);
+
+/* svm.c: EVENTINJ for the next entry from a VMCB's EXITINTINFO: an
+ * interrupted event delivery is delivered again, except a software
+ * interrupt or INT3/INTO, whose instruction simply runs again (the event is
+ * delivered once). Used for L1 and, by vmm/nested/, for L2. */
+u64 svm_reinjection(u64 exit_int_info);

@@ -29,20 +29,6 @@ bool vmm_nested_in_l2(const struct vcpu *v)
 	return v->nested && v->nested->in_l2;
 }
 
-/* As svm.c's re-injection: an interrupted delivery goes again, except a
- * software interrupt or INT3/INTO, whose instruction simply runs again. */
-static u64 reinjection(u64 info)
-{
-	u64 type = info & SVM_EVENTINJ_TYPE_MASK, vec = info & SVM_EVENTINJ_VECTOR;
-
-	if (!(info & SVM_EVENTINJ_VALID))
-		return 0;
-	if (type == SVM_EVENTINJ_TYPE_SOFT ||
-	    (type == SVM_EVENTINJ_TYPE_EXCEPTION && (vec == 3 || vec == 4)))
-		return 0;
-	return info;
-}
-
 static int l2_root(struct vcpu *v, struct nsvm_vcpu *n, hpa_t l1_root, bool l1_flush,
 		   hpa_t *root, bool *flush)
 {
@@ -84,7 +70,7 @@ static int run_l2(struct vcpu *v, struct nsvm_vcpu *n, hpa_t l1_root, bool l1_fl
 		nmmu_vcpu_exit_guest(n->nv); /* before anything that may wait */
 	svm_vmcb_to_regs(&v->regs, v02);
 	v->regs.cr8 = l1_cr8;
-	v02->ctl.event_inj = reinjection(v02->ctl.exit_int_info);
+	v02->ctl.event_inj = svm_reinjection(v02->ctl.exit_int_info); /* as for L1 */
 	return 0;
 }
 
