@@ -64,3 +64,15 @@ extern const struct guest_test guest_tests[];
  * and harvests while the others write; zaps while the others read. */
 int guest_test_smp(const struct guest_info *gi, bool flip, char *why, size_t len);
 extern const size_t guest_test_count;
+
+/* lib.c: run every test of tests[0..n) and print PASS / FAIL / SKIP lines;
+ * the one named by gi->fail_test runs with 'flip'. 'prefix', when not NULL,
+ * announces each test first ("<prefix>: check <name>"); 'flip_must_fail'
+ * counts a flipped test that still passes as failed. Adds to *failures and
+ * *run (the tests not skipped). */
+struct guest_run_opts {
+	const char *prefix;
+	bool flip_must_fail;
+};
+void guest_run_tests(const struct guest_test *tests, size_t n, const struct guest_info *gi,
+		     const struct guest_run_opts *o, u64 *failures, u64 *run);

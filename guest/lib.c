@@ -101,3 +101,36 @@ void guest_done(u64 failures, u64 tests)
 		asm volatile("cli; hlt"); /* not reached under Keel */
 	}
 }
+
+void guest_run_tests(const struct guest_test *tests, size_t n, const struct guest_info *gi,
+		     const struct guest_run_opts *o, u64 *failures, u64 *run)
+{
+	char why[160];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct guest_test *t = &tests[i];
+		bool flip = !strcmp(gi->fail_test, t->name);
+		int r;
+
+		if (o->prefix)
+			guest_printf("%s: check %s\n", o->prefix, t->name);
+		why[0] = '\0';
+		r = t->run(gi, flip, why, sizeof(why));
+		if (r == GUEST_TEST_SKIP) {
+			guest_printf("SKIP %s: %s\n", t->name, why);
+			continue;
+		}
+		(*run)++;
+		if (!r && flip && o->flip_must_fail) {
+			snprintf(why, sizeof(why), "passed");
+			r = -1;
+		}
+		if (r) {
+			(*failures)++;
+			guest_printf("FAIL %s: %s%s\n", t->name, why,
+				     flip ? " (failed on purpose)" : "");
+		} else {
+			guest_printf("PASS %s\n", t->name);
+		}
+	}
+}

@@ -29,7 +29,6 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 		.fail_test = fail_gpa ? (const char *)(uintptr_t)fail_gpa : "",
 	};
 	u64 failures = 0, run = 0;
-	char why[120];
 
 	guest_traps_init();
 	guest_detect_vendor();
@@ -49,27 +48,8 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 	guest_printf("selftest: %llu MiB of RAM, %zu tests%s%s\n",
 		     (unsigned long long)(mem_size >> 20), guest_test_count,
 		     gi.fail_test[0] ? ", failing on purpose: " : "", gi.fail_test);
-	for (size_t i = 0; i < guest_test_count; i++) {
-		const struct guest_test *t = &guest_tests[i];
-		bool flip = !strcmp(gi.fail_test, t->name);
-
-		int r;
-
-		why[0] = '\0';
-		r = t->run(&gi, flip, why, sizeof(why));
-		if (r == GUEST_TEST_SKIP) {
-			guest_printf("SKIP %s: %s\n", t->name, why);
-			continue;
-		}
-		run++;
-		if (r) {
-			failures++;
-			guest_printf("FAIL %s: %s%s\n", t->name, why,
-				     flip ? " (failed on purpose)" : "");
-		} else {
-			guest_printf("PASS %s\n", t->name);
-		}
-	}
+	guest_run_tests(guest_tests, guest_test_count, &gi, &(struct guest_run_opts){ 0 },
+			&failures, &run);
 	guest_printf("selftest: %llu of %llu failed\n", (unsigned long long)failures,
 		     (unsigned long long)run);
 	guest_done(failures, run);

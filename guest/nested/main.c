@@ -87,7 +87,6 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 		.fail_test = fail_gpa ? (const char *)(uintptr_t)fail_gpa : "",
 	};
 	u64 failures = 0, run = 0;
-	char why[160];
 
 	u32 sig[4];
 
@@ -100,30 +99,10 @@ void guest_main(u64 mem_size, u64 fail_gpa, u64 map_top)
 	guest_printf("nested: L1 test hypervisor, %llu MiB of RAM, %zu checks, %s\n",
 		     (unsigned long long)(mem_size >> 20), ARRAY_SIZE(checks),
 		     l1_on_keel ? "under Keel" : "reference run without Keel");
-	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
-		const struct guest_test *t = &checks[i];
-		bool flip = !strcmp(gi.fail_test, t->name);
-		int r;
-
-		guest_printf("nested: check %s\n", t->name);
-		why[0] = '\0';
-		r = t->run(&gi, flip, why, sizeof(why));
-		if (r == GUEST_TEST_SKIP) {
-			guest_printf("SKIP %s: %s\n", t->name, why);
-			continue;
-		}
-		run++;
-		if (!r && flip) { /* keel.cfg guest-fail: fail it on purpose */
-			snprintf(why, sizeof(why), "passed");
-			r = -1;
-		}
-		if (r) {
-			failures++;
-			guest_printf("FAIL %s: %s%s\n", t->name, why, flip ? " (failed on purpose)" : "");
-		} else {
-			guest_printf("PASS %s\n", t->name);
-		}
-	}
+	/* keel.cfg guest-fail names a check that must then fail. */
+	guest_run_tests(checks, ARRAY_SIZE(checks), &gi,
+			&(struct guest_run_opts){ .prefix = "nested", .flip_must_fail = true },
+			&failures, &run);
 	guest_printf("nested: check bench\n");
 	nested_bench();
 	guest_printf("nested: %llu of %llu failed\n", (unsigned long long)failures,

@@ -851,19 +851,6 @@ bool lapic_take_init(struct lapic *a)
 	return take(a, &a->init_pending);
 }
 
-bool lapic_take_sipi(struct lapic *a, u8 *vec)
-{
-	bool n;
-
-	lock(a);
-	n = a->sipi_pending;
-	a->sipi_pending = false;
-	if (n)
-		*vec = a->sipi_vector;
-	unlock(a);
-	return n;
-}
-
 bool lapic_take_start(struct lapic *a, u8 *vec)
 {
 	bool n;

@@ -112,7 +112,6 @@ bool lapic_take_nmi(struct lapic *a);
 /* INIT / SIPI received from another vCPU (true once; the LAPIC was reset at
  * the INIT). A SIPI matters only to a vCPU waiting for one. */
 bool lapic_take_init(struct lapic *a);
-bool lapic_take_sipi(struct lapic *a, u8 *vec);
 /* A vCPU waiting for a SIPI: INIT and SIPI taken together (an INIT clears
  * an earlier SIPI, so a SIPI seen here follows every pending INIT). */
 bool lapic_take_start(struct lapic *a, u8 *vec);

@@ -91,13 +91,10 @@ int vmm_enter_guest(struct vcpu *v, hpa_t root, bool flush)
 
 /* ---- exits ---- */
 
-struct l1_map_ctx {
-	struct vm *vm;
-};
-
+/* ctx: the struct vm whose L1 memory is read. */
 static bool read_l1_byte(void *ctx, u64 pa, u8 *out)
 {
-	return !vmm_read_guest(((struct l1_map_ctx *)ctx)->vm, GPA(pa), out, 1);
+	return !vmm_read_guest(ctx, GPA(pa), out, 1);
 }
 
 /* The next RIP the hardware's NRIP save gives for an instruction
@@ -219,11 +216,10 @@ void vmm_nested_l2_exit(struct vcpu *v)
 	struct nsvm_vcpu *n = v->nested;
 	const struct vmcb_control *c = &n->vmcb02->ctl;
 	u64 code = nsvm_exit_code(c->exit_code);
-	struct l1_map_ctx ctx = { v->vm };
 
 	n->stats.nested_exits++;
 	switch (nsvm_route_exit(&n->c12, n->np, code, c->exit_info1, (u32)v->regs.rcx,
-				read_l1_byte, &ctx)) {
+				read_l1_byte, v->vm)) {
 	case NSVM_ROUTE_HOST:
 		v->stats.preempts++;
 		return; /* an L1 interrupt, if any, is reflected before the next entry */
